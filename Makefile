@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test test-fast clean
+
+install: $(STAMP)
+
+# Exact pins (torch==2.13.0 included) come from constraints.txt; pyproject.toml keeps ranges.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+# Ingest all 98,186 FY2026 codes with the bundled model into the default store, then answer examples.
+demo: install
+	$(BIN)/icdsearch ingest
+	$(BIN)/icdsearch query -k 5 -f examples/queries.txt
+	$(BIN)/icdsearch collections
+
+test: install
+	$(BIN)/python -m pytest
+
+# Skip the tests marked slow (real model, full code set, Chroma server): for quick local iteration only.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

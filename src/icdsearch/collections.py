@@ -1,0 +1,365 @@
+"""The store: the only module that imports chromadb.
+
+A store is an embedded Chroma directory (the default, no server) or a Chroma server (``--host/--port``).
+Callers get a :class:`Store` and never see which client it is. One collection per (model, code-set
+version), L2 space, made with ``embedding_function=None``: icdsearch brings its own vectors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .codeset import Code
+from .errors import CollectionNotFound, ModelMismatch, StoreError, StoreNotFound
+from .results import Hit
+
+if TYPE_CHECKING:
+    from .models import ModelSpec
+
+#: HNSW settings fixed at creation. ef_search is raised above Chroma's default 100 for top-1 recall.
+HNSW = {"space": "l2", "ef_construction": 200, "max_neighbors": 16, "ef_search": 128}
+#: Marks a collection as made by icdsearch, and the layout of its metadata.
+SCHEMA = 1
+
+
+def default_store_path() -> str:
+    """``$ICDSEARCH_STORE``, else ``$XDG_DATA_HOME/icdsearch/store`` (``~/.local/share/icdsearch/store``)."""
+    if os.environ.get("ICDSEARCH_STORE"):
+        return os.environ["ICDSEARCH_STORE"]
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(data_home, "icdsearch", "store")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the store is: a directory (embedded Chroma) or a Chroma server."""
+
+    path: str | None = None
+    host: str | None = None
+    port: int | None = None
+
+    @classmethod
+    def resolve(cls, path: str | None = None, host: str | None = None, port: int | str | None = None) -> StoreConfig:
+        """Flag, then environment (ICDSEARCH_STORE, ICDSEARCH_CHROMA_HOST / _PORT), then default."""
+        host = host or os.environ.get("ICDSEARCH_CHROMA_HOST") or None
+        port = port or os.environ.get("ICDSEARCH_CHROMA_PORT") or None
+        if port is not None:
+            try:
+                port = int(port)
+            except ValueError:
+                raise StoreError(f"Chroma port must be a number, got {port!r}") from None
+            if not 0 < port < 65536:
+                raise StoreError(f"Chroma port must be between 1 and 65535, got {port}")
+        if host or port:
+            return cls(host=host or "127.0.0.1", port=port or 8000)
+        return cls(path=str(Path(path or default_store_path()).expanduser().resolve()))
+
+    @property
+    def is_server(self) -> bool:
+        return self.host is not None
+
+    def describe(self) -> str:
+        return f"Chroma server {self.host}:{self.port}" if self.is_server else f"store {self.path}"
+
+
+def collection_name(model: ModelSpec, code_set_version: str) -> str:
+    """``<model>--<code-set version>`` in Chroma's alphabet (3-512 chars of [a-zA-Z0-9._-])."""
+    name = re.sub(r"\.{2,}", ".", f"{model.slug}--{code_set_version}")
+    return name[:512]
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """What ``collections list`` and ``info`` show: a collection's name, count and recorded metadata."""
+
+    name: str
+    count: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        return str(self.metadata.get("model", "?"))
+
+    @property
+    def code_set_version(self) -> str:
+        return str(self.metadata.get("code_set_version", "?"))
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.metadata.get("complete", False))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "model": self.model, "count": self.count,
+                "code_set_version": self.code_set_version, "complete": self.complete, "metadata": self.metadata}
+
+
+@contextlib.contextmanager
+def _chroma_errors(where: str) -> Iterator[None]:
+    """Turn Chroma's and the network's exceptions into one-line StoreErrors."""
+    try:
+        yield
+    except (CollectionNotFound, StoreError, StoreNotFound):
+        raise
+    except Exception as exc:  # chromadb raises ValueError, ChromaError subclasses, httpx errors, ...
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        if "hnsw" in text.lower() and ("load" in text.lower() or "index" in text.lower()):
+            raise StoreError(
+                f"{where}: the vector index will not load ({text[:160]}); run `icdsearch ingest --rebuild`"
+            ) from None
+        raise StoreError(f"{where}: {text[:300]}") from None
+
+
+class CodeCollection:
+    """One Chroma collection of code vectors: upsert in chunks, query, look codes up."""
+
+    def __init__(self, store: Store, collection: Any) -> None:
+        self._store = store
+        self._collection = collection
+        self.name: str = collection.name
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._collection.metadata or {})
+
+    def count(self) -> int:
+        with _chroma_errors(f"counting {self.name}"):
+            return int(self._collection.count())
+
+    def ids(self) -> set[str]:
+        """Every id (code) in the collection."""
+        with _chroma_errors(f"reading {self.name}"):
+            return set(self._collection.get(include=[])["ids"])
+
+    def update_metadata(self, **changes: Any) -> None:
+        """Merge into the collection metadata (Chroma replaces it whole, so merge here)."""
+        merged = {**self.metadata, **changes}
+        merged.pop("hnsw:space", None)
+        with _chroma_errors(f"updating {self.name}"):
+            self._collection.modify(metadata=merged)
+
+    def upsert(self, codes: Sequence[Code], vectors: np.ndarray, version: str) -> None:
+        """Write codes and their vectors, in chunks no larger than the client's max batch size."""
+        step = self._store.max_batch_size
+        with _chroma_errors(f"writing {self.name}"):
+            for start in range(0, len(codes), step):
+                chunk = codes[start : start + step]
+                self._collection.upsert(
+                    ids=[c.code for c in chunk],
+                    embeddings=vectors[start : start + step],
+                    documents=[c.description for c in chunk],
+                    metadatas=[_record_metadata(c, version) for c in chunk],
+                )
+
+    def query(self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[list[Hit]]:
+        """The k nearest codes to each vector, ranked by squared L2 distance."""
+        with _chroma_errors(f"querying {self.name}"):
+            result = self._collection.query(
+                query_embeddings=np.asarray(vectors, dtype=np.float32),
+                n_results=k,
+                where=where or None,
+                include=["metadatas", "distances"],
+            )
+        return _to_hits(result)
+
+    def lookup(self, code: str, where: dict[str, Any] | None = None) -> tuple[Hit, np.ndarray] | None:
+        """A code by id, with its stored vector; None if absent or filtered out."""
+        with _chroma_errors(f"reading {self.name}"):
+            result = self._collection.get(ids=[code], where=where or None, include=["metadatas", "embeddings"])
+        if not result["ids"]:
+            return None
+        hit = _hit(1, result["ids"][0], result["metadatas"][0], 0.0)
+        return hit, np.asarray(result["embeddings"][0], dtype=np.float32)
+
+
+def _record_metadata(code: Code, version: str) -> dict[str, Any]:
+    return {"description": code.description, "category": code.category, "chapter": code.chapter,
+            "billable": code.billable, "parent": code.parent, "version": version}
+
+
+def _hit(rank: int, code: str, meta: dict[str, Any], distance: float) -> Hit:
+    return Hit(rank=rank, code=code, description=str(meta.get("description", "")), distance=float(distance),
+               category=str(meta.get("category", code[:3])), chapter=int(meta.get("chapter", 0)),
+               billable=bool(meta.get("billable", False)))
+
+
+def _to_hits(result: dict[str, Any]) -> list[list[Hit]]:
+    """The one place Chroma's column-wise query result becomes ranked Hits."""
+    return [
+        [_hit(rank, code, meta, dist) for rank, (code, meta, dist) in enumerate(zip(ids, metas, dists), 1)]
+        for ids, metas, dists in zip(result["ids"], result["metadatas"], result["distances"])
+    ]
+
+
+class Store:
+    """An embedded Chroma directory or a Chroma server, behind one interface."""
+
+    def __init__(self, config: StoreConfig | None = None) -> None:
+        self.config = config or StoreConfig.resolve()
+        self._client: Any = None
+
+    def describe(self) -> str:
+        return self.config.describe()
+
+    def exists(self) -> bool:
+        """Whether there is a store to read (a server always counts; a directory needs Chroma's database)."""
+        return self.config.is_server or (Path(self.config.path or "") / "chroma.sqlite3").is_file()
+
+    def client(self, create: bool = False) -> Any:
+        """The Chroma client. Reading never creates a directory: a missing store is an error."""
+        if self._client is not None:
+            return self._client
+        if not self.config.is_server and not create and not self.exists():
+            raise StoreNotFound(f"no icdsearch store at {self.config.path}: run `icdsearch ingest` first, or pass --store")
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        with _chroma_errors(f"cannot open {self.describe()}"):
+            if self.config.is_server:
+                self._client = chromadb.HttpClient(host=self.config.host, port=self.config.port, settings=settings)
+            else:
+                path = Path(self.config.path or "")
+                try:
+                    path.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot create store directory {path}: {exc.strerror}") from None
+                if not os.access(path, os.W_OK) and create:
+                    raise StoreError(f"store directory {path} is not writable")
+                self._client = chromadb.PersistentClient(path=str(path), settings=settings)
+        return self._client
+
+    @functools.cached_property
+    def max_batch_size(self) -> int:
+        with _chroma_errors(f"{self.describe()}"):
+            return int(self.client().get_max_batch_size())
+
+    def list(self) -> list[CollectionInfo]:
+        """Every collection in the store, icdsearch's or not, sorted by name."""
+        client = self.client()
+        with _chroma_errors(f"listing {self.describe()}"):
+            return sorted(
+                (CollectionInfo(c.name, int(c.count()), dict(c.metadata or {})) for c in client.list_collections()),
+                key=lambda info: info.name,
+            )
+
+    def info(self, name: str) -> CollectionInfo:
+        col = self.open(name)
+        return CollectionInfo(col.name, col.count(), col.metadata)
+
+    def open(self, name: str) -> CodeCollection:
+        client = self.client()
+        with _chroma_errors(f"opening {name} in {self.describe()}"):
+            try:
+                collection = client.get_collection(name, embedding_function=None)
+            except Exception as exc:
+                if _is_not_found(exc):
+                    raise CollectionNotFound(f"no collection {name!r} in {self.describe()}") from None
+                raise
+        return CodeCollection(self, collection)
+
+    def create(self, name: str, metadata: dict[str, Any]) -> CodeCollection:
+        """A new, empty collection (L2 space, our own vectors)."""
+        client = self.client(create=True)
+        with _chroma_errors(f"creating {name} in {self.describe()}"):
+            collection = client.create_collection(
+                name, embedding_function=None, metadata=metadata, configuration={"hnsw": dict(HNSW)}
+            )
+        return CodeCollection(self, collection)
+
+    def delete(self, name: str) -> None:
+        client = self.client()
+        with _chroma_errors(f"deleting {name} in {self.describe()}"):
+            try:
+                client.delete_collection(name)
+            except Exception as exc:
+                if _is_not_found(exc):
+                    raise CollectionNotFound(f"no collection {name!r} in {self.describe()}") from None
+                raise
+
+    def has(self, name: str) -> bool:
+        try:
+            self.open(name)
+        except CollectionNotFound:
+            return False
+        return True
+
+
+def _is_not_found(exc: Exception) -> bool:
+    return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide what a collection holds, for its metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in ("icdsearch", "chromadb", "sentence-transformers", "torch", "simple-icd-10-cm"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def open_store(config: StoreConfig) -> Store:
+    """One Store per configuration per process: the client and its caches are reused."""
+    return Store(config)
+
+
+def as_store(store: Store | StoreConfig | str | os.PathLike[str] | None) -> Store:
+    """Accept what the Python API takes for ``store=``: a Store, a StoreConfig, a directory, or None (default)."""
+    if isinstance(store, Store):
+        return store
+    if isinstance(store, StoreConfig):
+        return open_store(store)
+    return open_store(StoreConfig.resolve(path=os.fspath(store) if store is not None else None))
+
+
+def check_compatible(info: CollectionInfo, model: ModelSpec, code_set_version: str, dimension: int | None = None) -> None:
+    """Refuse a collection made by another tool, model, dimension or code-set version."""
+    meta = info.metadata
+    if meta.get("icdsearch_schema") != SCHEMA:
+        raise ModelMismatch(
+            f"collection {info.name} was not made by this version of icdsearch: delete it "
+            f"(`icdsearch collections delete {info.name}`) or run `icdsearch ingest --rebuild`"
+        )
+    if meta.get("model") != model.name:
+        raise ModelMismatch(
+            f"collection {info.name} holds vectors of model {meta.get('model')!r}, not {model.name!r}: "
+            f"run `icdsearch ingest --rebuild -m {model.name}`"
+        )
+    if meta.get("code_set_version") != code_set_version:
+        raise ModelMismatch(
+            f"collection {info.name} holds code set {meta.get('code_set_version')!r}, not {code_set_version!r}: "
+            "run `icdsearch ingest --rebuild` with the same --codes"
+        )
+    if dimension is not None and meta.get("dimension") != dimension:
+        raise ModelMismatch(
+            f"collection {info.name} holds {meta.get('dimension')}-d vectors but model {model.name} makes "
+            f"{dimension}-d ones: run `icdsearch ingest --rebuild -m {model.name}`"
+        )
+
+
+def list_collections(store: Store | StoreConfig | str | None = None) -> list[CollectionInfo]:
+    """Every collection in the store (``icdsearch collections list``)."""
+    return as_store(store).list()
+
+
+def collection_info(name: str, store: Store | StoreConfig | str | None = None) -> CollectionInfo:
+    """One collection's count and metadata (``icdsearch collections info NAME``)."""
+    return as_store(store).info(name)
+
+
+def delete_collection(name: str, store: Store | StoreConfig | str | None = None) -> None:
+    """Drop a collection (``icdsearch collections delete NAME``)."""
+    as_store(store).delete(name)

