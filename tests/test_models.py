@@ -79,7 +79,7 @@ def test_broken_local_model_is_a_load_error(tmp_path: Path) -> None:
 
 def test_unreachable_hub_model_is_a_load_error() -> None:
     # HF_HUB_OFFLINE=1 (conftest): a hub model that is not cached cannot load, with a clear message.
-    with pytest.raises(ModelLoadError, match="cannot load model 'someorg/not-cached'"):
+    with pytest.raises(ModelLoadError, match="cannot load model 'someorg/not-cached': it is not in the hub cache"):
         load_embedder(resolve_model("someorg/not-cached"))
 
 

@@ -142,6 +142,16 @@ def hub_cache_dir() -> Path:
     return Path(home) / "hub"
 
 
+def in_hub_cache(spec: ModelSpec) -> bool:
+    snapshots = hub_cache_dir() / f"models--{spec.hub_id.replace('/', '--')}" / "snapshots"
+    return snapshots.is_dir() and any(snapshots.iterdir())
+
+
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE set: huggingface_hub will not try the network."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def availability(spec: ModelSpec) -> str:
     """How a model would load on this machine: bundled, built-in, local, cached, or download needed."""
     if spec.bundled:
@@ -150,8 +160,7 @@ def availability(spec: ModelSpec) -> str:
         return "built-in (offline)"
     if spec.local_path:
         return "local directory (offline)"
-    snapshots = hub_cache_dir() / f"models--{spec.hub_id.replace('/', '--')}" / "snapshots"
-    if snapshots.is_dir() and any(snapshots.iterdir()):
+    if in_hub_cache(spec):
         return "in hub cache (offline)"
     return "needs a download from the hub"
 
@@ -216,6 +225,12 @@ class SentenceTransformerEmbedder(Embedder):
 
     def __init__(self, spec: ModelSpec) -> None:
         source = _model_source(spec)
+        if spec.hub_id and not spec.bundled and hub_offline() and not in_hub_cache(spec):
+            # Fail at once: without this, sentence-transformers spends seconds importing before it says so.
+            raise ModelLoadError(
+                f"cannot load model {spec.name!r}: it is not in the hub cache ({hub_cache_dir()}) and "
+                "HF_HUB_OFFLINE is set; download it on a machine with network, or use the bundled default"
+            )
         try:
             from sentence_transformers import SentenceTransformer
 
