@@ -6,6 +6,7 @@ The Python API has the CLI's verbs::
     ingest()                                   # once: embed all FY2026 codes with the default model
     for hit in search("high blood pressure", k=5):
         print(hit.code, hit.description, hit.distance)
+    report = evaluate()                        # the rebuilt arXiv 2401.01943 benchmark
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .collections import (
 )
 from .errors import (
     BadCodeSet,
+    BadDataset,
     BadQuery,
     CollectionNotFound,
     IcdSearchError,
@@ -31,6 +33,7 @@ from .errors import (
     StoreNotFound,
     UnknownModel,
 )
+from .evaluate import EvaluationReport, ModelResult, evaluate, load_dataset
 from .ingest import IngestReport, ingest
 from .models import DEFAULT_MODEL, REGISTRY, ModelSpec, resolve_model
 from .query import search, search_many
@@ -39,7 +42,7 @@ from .results import Hit
 __version__ = "0.1.0"
 
 __all__ = [
-    "BadCodeSet", "BadQuery", "Code", "CodeSet", "CollectionInfo", "CollectionNotFound", "DEFAULT_MODEL", "Hit",
+    "BadCodeSet", "BadDataset", "BadQuery", "EvaluationReport", "ModelResult", "evaluate", "load_dataset", "Code", "CodeSet", "CollectionInfo", "CollectionNotFound", "DEFAULT_MODEL", "Hit",
     "IcdSearchError", "IncompleteCollection", "IngestReport", "ModelLoadError", "ModelMismatch", "ModelSpec",
     "REGISTRY", "Store", "StoreConfig", "StoreError", "StoreNotFound", "UnknownModel", "collection_info",
     "default_code_set", "delete_collection", "ingest", "list_collections", "load_csv", "load_order_file",

@@ -177,6 +177,52 @@ def query(text: str | None, source: Any, k: int, model: str | None, codes: str, 
         click.echo(_hit_table(hits))
 
 
+# -------------------------------------------------------------------------------------------------- evaluate
+
+
+@main.command()
+@click.option("-m", "--model", "models", multiple=True,
+              help="Model to evaluate; repeat to compare several (default all-MiniLM-L6-v2).")
+@click.option("--dataset", type=click.Path(dir_okay=False), default=None,
+              help="CSV of codes and texts (default: the rebuilt 2401.01943 benchmark, 1,000 rephrasings).")
+@click.option("--code-column", default="code", show_default=True, help="Column holding the true code.")
+@click.option("--text-column", default=None, help="Column holding the query text (default: rephrasing or query).")
+@click.option("--corpus", type=click.Choice(["full", "benchmark"]), default="full", show_default=True,
+              help="Search all codes (the paper's setup) or only the dataset's codes (a sanity check).")
+@click.option("-k", "k", type=int, default=10, show_default=True, help="Codes retrieved per query (for hit@k, MRR).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write JSON summaries, JSONL predictions, comparison CSV/Markdown and a PNG chart here.")
+@codes_option
+@store_options
+def evaluate(models: Sequence[str], dataset: str | None, code_column: str, text_column: str | None, corpus: str,
+             k: int, out: str | None, codes: str, store_path: str | None, host: str | None, port: int | None) -> None:
+    """Replay a benchmark against each model and report the paper's metrics and more."""
+    from .evaluate import evaluate as run_evaluate
+    from .evaluate import format_table
+
+    bars: list[_Progress] = []
+
+    def progress(model: str) -> _Progress:
+        bars.append(_Progress(f"Ingesting first: {model}"))
+        return bars[-1]
+
+    try:
+        report = run_evaluate(list(models) or None, dataset, code_column=code_column, text_column=text_column,
+                              corpus=corpus, k=k, codes=codes, store=_store(store_path, host, port), out=out,
+                              progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    if report.dataset.unknown:
+        shown = ", ".join(f"line {line}: {code!r}" for line, code in report.dataset.unknown[:5])
+        more = f" and {len(report.dataset.unknown) - 5} more" if len(report.dataset.unknown) > 5 else ""
+        click.echo(f"warning: {len(report.dataset.unknown)} rows have codes not in the code set and were not "
+                   f"scored ({shown}{more})", err=True)
+    click.echo(format_table(report))
+    if out:
+        click.echo(f"\nwrote per-model JSON and JSONL, comparison.csv, comparison.md and comparison.png to {out}")
+
+
 # -------------------------------------------------------------------------------------------------- collections
 
 

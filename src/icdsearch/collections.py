@@ -160,7 +160,7 @@ class CodeCollection:
                 )
 
     def query(self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[list[Hit]]:
-        """The k nearest codes to each vector, ranked by squared L2 distance."""
+        """The k nearest codes to each vector (Chroma's HNSW index), ranked by squared L2 distance."""
         with _chroma_errors(f"querying {self.name}"):
             result = self._collection.query(
                 query_embeddings=np.asarray(vectors, dtype=np.float32),
@@ -169,6 +169,20 @@ class CodeCollection:
                 include=["metadatas", "distances"],
             )
         return _to_hits(result)
+
+    def exact_query(self, vectors: np.ndarray, k: int, ids: Sequence[str]) -> list[list[Hit]]:
+        """Brute-force k nearest among ``ids`` only, over the stored vectors (no index, exact)."""
+        with _chroma_errors(f"reading {self.name}"):
+            stored = self._collection.get(ids=list(ids), include=["metadatas", "embeddings"])
+        matrix = np.asarray(stored["embeddings"], dtype=np.float32)
+        queries = np.asarray(vectors, dtype=np.float32)
+        distances = (queries**2).sum(1)[:, None] + (matrix**2).sum(1)[None, :] - 2 * queries @ matrix.T
+        order = np.argsort(distances, axis=1, kind="stable")[:, :k]
+        return [
+            [_hit(rank, stored["ids"][j], stored["metadatas"][j], max(float(distances[i, j]), 0.0))
+             for rank, j in enumerate(row, 1)]
+            for i, row in enumerate(order)
+        ]
 
     def lookup(self, code: str, where: dict[str, Any] | None = None) -> tuple[Hit, np.ndarray] | None:
         """A code by id, with its stored vector; None if absent or filtered out."""

@@ -41,3 +41,7 @@ class BadQuery(IcdSearchError):
 
 class BadCodeSet(IcdSearchError):
     """A code-set file that cannot be read or parsed."""
+
+
+class BadDataset(IcdSearchError):
+    """An evaluation dataset that cannot be read or lacks the needed columns."""

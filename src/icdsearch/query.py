@@ -20,7 +20,7 @@ from .results import Hit
 MAX_K = 1000
 
 
-def _validate_k(k: int) -> int:
+def validate_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int):
         raise BadQuery(f"k must be a whole number, got {k!r}")
     if not 1 <= k <= MAX_K:
@@ -91,7 +91,7 @@ def search_many(
     category: str | None = None,
 ) -> list[list[Hit]]:
     """Ranked hits for each query, in order. Text queries are embedded together in one batch."""
-    k = _validate_k(k)
+    k = validate_k(k)
     texts = [_validate_text(q) for q in queries]
     where = build_where(billable_only, category)
     spec, collection, info = open_collection(model, codes, store)
@@ -107,11 +107,33 @@ def search_many(
 
     pending = [i for i, r in enumerate(results) if r is None]
     if pending:
-        vectors = load_embedder(spec).embed_queries([texts[i] for i in pending])
-        check_compatible(info, spec, info.code_set_version, dimension=vectors.shape[1])
-        for i, hits in zip(pending, collection.query(vectors, k, where)):
+        for i, hits in zip(pending, dense_search(spec, collection, info, [texts[i] for i in pending], k, where)):
             results[i] = hits
     return [r or [] for r in results]
+
+
+def dense_search(
+    spec: ModelSpec,
+    collection: CodeCollection,
+    info: CollectionInfo,
+    texts: Sequence[str],
+    k: int,
+    where: dict[str, Any] | None = None,
+    ids: Sequence[str] | None = None,
+    batch_size: int = 256,
+) -> list[list[Hit]]:
+    """The paper's setup: embed the texts with the collection's model, take the k nearest codes.
+
+    With ``ids``, the search is exact and limited to those codes (evaluate's ``--corpus benchmark``).
+    """
+    vectors = load_embedder(spec).embed_queries(texts)
+    check_compatible(info, spec, info.code_set_version, dimension=vectors.shape[1])
+    if ids is not None:
+        return collection.exact_query(vectors, k, ids)
+    hits: list[list[Hit]] = []
+    for start in range(0, len(texts), batch_size):
+        hits += collection.query(vectors[start : start + batch_size], k, where)
+    return hits
 
 
 def search(

@@ -1,0 +1,77 @@
+"""The shipped benchmark file obeys the rules its datasheet states."""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from icdsearch.codeset import default_code_set
+from icdsearch.evaluate import BENCHMARK_PATH, load_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rows() -> list[dict[str, str]]:
+    with BENCHMARK_PATH.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def test_columns_and_size() -> None:
+    data = rows()
+    assert list(data[0]) == ["code", "description", "rephrasing_id", "rephrasing"]
+    assert len(data) == 1000
+
+
+def test_codes_are_100_distinct_fy2026_codes_50_50() -> None:
+    codes = default_code_set()
+    distinct = sorted({r["code"] for r in rows()})
+    assert len(distinct) == 100
+    assert all(c in codes for c in distinct)
+    assert sum(len(c) == 3 for c in distinct) == 50
+    assert sum(len(c.replace(".", "")) == 6 for c in distinct) == 50
+    for r in rows():
+        assert r["description"] == codes.get(r["code"]).description
+
+
+def test_ten_distinct_rephrasings_per_code() -> None:
+    by_code: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in rows():
+        by_code[r["code"]].append(r)
+    for code, group in by_code.items():
+        assert sorted(int(r["rephrasing_id"]) for r in group) == list(range(1, 11)), code
+        assert len({plain(r["rephrasing"]) for r in group}) == 10, code
+
+
+def test_rephrasings_differ_from_description_and_hide_the_code() -> None:
+    for r in rows():
+        text = r["rephrasing"]
+        assert text.strip() == text and text, r
+        assert plain(text) != plain(r["description"]), r
+        assert r["code"].lower() not in text.lower(), r
+        assert r["code"].replace(".", "").lower() not in re.findall(r"[a-z0-9]+", text.lower()), r
+
+
+def test_loads_as_a_dataset() -> None:
+    data = load_dataset(code_set=default_code_set())
+    assert len(data.queries) == 1000 and not data.unknown
+    assert data.text_column == "rephrasing" and len(data.codes) == 100
+
+
+def test_draw_script_reproduces_the_codes() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "draw_benchmark_codes.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "100 codes match seed" in result.stdout
+
+
+def test_datasheet_ships_beside_the_data() -> None:
+    sheet = (BENCHMARK_PATH.parent / "DATASHEET.md").read_text(encoding="utf-8")
+    assert "20260401" in sheet and "2401.01943" in sheet
