@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast clean
+.PHONY: install demo test test-fast bench-load bench-accuracy clean
 
 install: $(STAMP)
 
@@ -28,6 +28,14 @@ test: install
 # Skip the tests marked slow (real model, full code set, Chroma server): for quick local iteration only.
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+# N concurrent clients against a `chroma run` server on 127.0.0.1 (needs `make demo` first); BENCHMARKS.md.
+bench-load: install
+	$(BIN)/python scripts/bench_load.py
+
+# The evaluation of the default model on both corpora, written into BENCHMARKS.md (needs `make demo`).
+bench-accuracy: install
+	$(BIN)/python scripts/write_accuracy.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

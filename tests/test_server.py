@@ -54,6 +54,19 @@ def test_cli_against_server(chroma_server, small_codes: CodeSet, tmp_path: Path,
     assert name not in [i["name"] for i in json.loads(runner.invoke(main, ["collections", "--json"]).stdout)]
 
 
+def test_evaluate_against_server(chroma_server, small_codes: CodeSet, store_dir: Path, tmp_path: Path) -> None:
+    from icdsearch import evaluate
+
+    host, port = chroma_server
+    dataset = tmp_path / "mini.csv"
+    dataset.write_text("code,query\nE11.9,type 2 diabetes without complications\nI10,primary hypertension\n"
+                       "S93.401A,right ankle ligament sprain initial encounter\n", encoding="utf-8")
+    remote = evaluate(HASH, dataset, codes=small_codes, store=StoreConfig(host=host, port=port))
+    local = evaluate(HASH, dataset, codes=small_codes, store=str(store_dir))
+    assert remote.results[0].scores == local.results[0].scores
+    assert [p["true_code"] for p in remote.results[0].predictions] == ["E11.9", "I10", "S93.401A"]
+
+
 def test_unreachable_server() -> None:
     port = free_port()  # nothing listens there
     with pytest.raises(StoreError, match=f"cannot open Chroma server 127.0.0.1:{port}: Could not connect"):

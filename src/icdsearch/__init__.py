@@ -30,6 +30,7 @@ from .errors import (
     ModelLoadError,
     ModelMismatch,
     StoreError,
+    StoreLocked,
     StoreNotFound,
     UnknownModel,
 )
@@ -44,7 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BadCodeSet", "BadDataset", "BadQuery", "EvaluationReport", "ModelResult", "evaluate", "load_dataset", "Code", "CodeSet", "CollectionInfo", "CollectionNotFound", "DEFAULT_MODEL", "Hit",
     "IcdSearchError", "IncompleteCollection", "IngestReport", "ModelLoadError", "ModelMismatch", "ModelSpec",
-    "REGISTRY", "Store", "StoreConfig", "StoreError", "StoreNotFound", "UnknownModel", "collection_info",
+    "REGISTRY", "Store", "StoreConfig", "StoreError", "StoreLocked", "StoreNotFound", "UnknownModel", "collection_info",
     "default_code_set", "delete_collection", "ingest", "list_collections", "load_csv", "load_order_file",
     "normalize_code", "resolve_code_set", "resolve_model", "search", "search_many",
 ]

@@ -95,8 +95,10 @@ class _Progress:
 @click.option("--rebuild", is_flag=True, help="Drop the collection and embed everything again.")
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=128, show_default=True,
               help="Texts per embedding batch.")
+@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=2048, show_default=True,
+              help="Codes embedded and written per step (an interrupted ingest keeps every finished step).")
 @store_options
-def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int,
+def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int, chunk_size: int,
            store_path: str | None, host: str | None, port: int | None) -> None:
     """Embed the code descriptions into one collection per model (idempotent, resumable)."""
     from .ingest import ingest as run_ingest
@@ -105,7 +107,8 @@ def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int,
     for model in models or (None,):
         progress = _Progress(f"Embedding with {model or 'all-MiniLM-L6-v2'}")
         try:
-            report = run_ingest(model, codes, store=store, rebuild=rebuild, batch_size=batch_size, progress=progress)
+            report = run_ingest(model, codes, store=store, rebuild=rebuild, batch_size=batch_size,
+                                chunk_size=chunk_size, progress=progress)
         except KeyboardInterrupt:
             progress.close()
             raise click.ClickException(

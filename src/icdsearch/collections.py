@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .codeset import Code
-from .errors import CollectionNotFound, ModelMismatch, StoreError, StoreNotFound
+from .errors import CollectionNotFound, ModelMismatch, StoreError, StoreLocked, StoreNotFound
 from .results import Hit
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 HNSW = {"space": "l2", "ef_construction": 200, "max_neighbors": 16, "ef_search": 128}
 #: Marks a collection as made by icdsearch, and the layout of its metadata.
 SCHEMA = 1
+#: The one-writer lock file inside an embedded store directory.
+LOCK_FILE = "icdsearch.lock"
 
 
 def default_store_path() -> str:
@@ -113,7 +115,8 @@ def _chroma_errors(where: str) -> Iterator[None]:
         text = " ".join(str(exc).split()) or type(exc).__name__
         if "hnsw" in text.lower() and ("load" in text.lower() or "index" in text.lower()):
             raise StoreError(
-                f"{where}: the vector index will not load ({text[:160]}); run `icdsearch ingest --rebuild`"
+                f"{where}: the vector index will not load ({text[:120]}...); rebuild the collection with "
+                "`icdsearch ingest --rebuild` and the same -m and --codes"
             ) from None
         raise StoreError(f"{where}: {text[:300]}") from None
 
@@ -219,6 +222,7 @@ class Store:
     def __init__(self, config: StoreConfig | None = None) -> None:
         self.config = config or StoreConfig.resolve()
         self._client: Any = None
+        self._lock_depth = 0
 
     def describe(self) -> str:
         return self.config.describe()
@@ -250,6 +254,55 @@ class Store:
                     raise StoreError(f"store directory {path} is not writable")
                 self._client = chromadb.PersistentClient(path=str(path), settings=settings)
         return self._client
+
+    @contextlib.contextmanager
+    def write_lock(self, command: str = "ingest") -> Iterator[None]:
+        """One writer per embedded store: an exclusive lock on ``<store>/icdsearch.lock``, naming its holder.
+
+        The kernel drops the lock when its process dies, so a lock file left by a killed process is stale
+        and simply taken over. A Chroma server handles concurrent writers itself: no lock there.
+        """
+        if self.config.is_server or self._lock_depth:
+            self._lock_depth += 1  # re-entrant: ingest --rebuild deletes under its own lock
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        import fcntl
+        import json
+        import time
+
+        path = Path(self.config.path or "")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            handle = open(path / LOCK_FILE, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"cannot write to store {path}: {exc.strerror}") from None
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                try:
+                    holder = json.loads(handle.read() or "{}")
+                except ValueError:
+                    holder = {}
+                raise StoreLocked(
+                    f"store {path} is being written by another process (pid {holder.get('pid', '?')}, "
+                    f"`icdsearch {holder.get('command', '?')}` since {holder.get('since', '?')}): wait for it to "
+                    "finish, or share the store through a Chroma server (--host/--port)"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps({"pid": os.getpid(), "command": command,
+                                     "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+            handle.flush()
+            self._lock_depth = 1
+            yield
+        finally:
+            self._lock_depth = 0
+            handle.close()  # releases the lock
 
     @functools.cached_property
     def max_batch_size(self) -> int:
@@ -291,7 +344,7 @@ class Store:
 
     def delete(self, name: str) -> None:
         client = self.client()
-        with _chroma_errors(f"deleting {name} in {self.describe()}"):
+        with self.write_lock("collections delete"), _chroma_errors(f"deleting {name} in {self.describe()}"):
             try:
                 client.delete_collection(name)
             except Exception as exc:
@@ -357,11 +410,34 @@ def check_compatible(info: CollectionInfo, model: ModelSpec, code_set_version: s
             f"collection {info.name} holds code set {meta.get('code_set_version')!r}, not {code_set_version!r}: "
             "run `icdsearch ingest --rebuild` with the same --codes"
         )
+    made_with, installed = str(meta.get("version_chromadb", "")), _installed_chromadb()
+    if made_with and installed and _version_tuple(made_with) != _version_tuple(installed):
+        newer = _version_tuple(made_with) > _version_tuple(installed)
+        if newer or _version_tuple(made_with)[:1] != _version_tuple(installed)[:1]:
+            raise StoreError(
+                f"collection {info.name} was made with chromadb {made_with}, the installed one is {installed}: "
+                + ("install the newer chromadb, or " if newer else "")
+                + f"rebuild it with `icdsearch ingest --rebuild -m {model.name}`"
+            )
     if dimension is not None and meta.get("dimension") != dimension:
         raise ModelMismatch(
             f"collection {info.name} holds {meta.get('dimension')}-d vectors but model {model.name} makes "
             f"{dimension}-d ones: run `icdsearch ingest --rebuild -m {model.name}`"
         )
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_chromadb() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chromadb")
+    except PackageNotFoundError:
+        return ""
 
 
 def list_collections(store: Store | StoreConfig | str | None = None) -> list[CollectionInfo]:

@@ -45,3 +45,7 @@ class BadCodeSet(IcdSearchError):
 
 class BadDataset(IcdSearchError):
     """An evaluation dataset that cannot be read or lacks the needed columns."""
+
+
+class StoreLocked(IcdSearchError):
+    """Another process is writing to the same embedded store."""

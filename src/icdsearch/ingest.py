@@ -82,10 +82,20 @@ def ingest(
     """Embed every code of ``codes`` ("all", "billable", a CMS/CSV file, or a CodeSet) with ``model``."""
     started = time.perf_counter()
     spec = model if isinstance(model, ModelSpec) else resolve_model(model)
-    code_set = resolve_code_set(codes)
+    store = as_store(store)
+    # A code-set file is parsed before anything is written, so bad input never creates a store. The
+    # bundled sets take about 2 s to load: the lock comes first, so a second writer is refused at once.
+    bundled = isinstance(codes, str) and codes in ("all", "billable")
+    code_set = None if bundled else resolve_code_set(codes)
+    with store.write_lock("ingest"):
+        return _ingest_locked(spec, code_set or resolve_code_set(codes), store, rebuild, batch_size, chunk_size,
+                              progress, started)
+
+
+def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bool, batch_size: int,
+                   chunk_size: int, progress: Progress | None, started: float) -> IngestReport:
     if not len(code_set):
         raise BadCodeSet(f"code set {code_set.version} holds no codes: nothing to ingest")
-    store = as_store(store)
     name = collection_name(spec, code_set.version)
 
     if rebuild and store.exists() and store.has(name):

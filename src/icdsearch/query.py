@@ -18,6 +18,9 @@ from .models import ModelSpec, load_embedder, resolve_model
 from .results import Hit
 
 MAX_K = 1000
+#: Longer text is refused rather than silently cut: the model reads at most a few hundred tokens.
+MAX_QUERY_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def validate_k(k: int) -> int:
@@ -29,11 +32,15 @@ def validate_k(k: int) -> int:
 
 
 def _validate_text(text: object) -> str:
+    """Strip, turn control characters into spaces; refuse empty and over-long text."""
     if not isinstance(text, str):
         raise BadQuery(f"a query must be text, got {type(text).__name__}")
-    cleaned = text.strip()
+    cleaned = " ".join(_CONTROL.sub(" ", text).split())
     if not cleaned:
         raise BadQuery('the query is empty: give the words to search for, e.g. icdsearch query "high blood pressure"')
+    if len(cleaned) > MAX_QUERY_CHARS:
+        raise BadQuery(f"the query is {len(cleaned):,} characters long; at most {MAX_QUERY_CHARS:,} are searched "
+                       "meaningfully: give the diagnosis, not a whole note")
     return cleaned
 
 
