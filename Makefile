@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast bench-load bench-accuracy clean
+.PHONY: install demo test test-fast bench-load bench-accuracy bench-hnsw clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ bench-load: install
 # The evaluation of the default model on both corpora, written into BENCHMARKS.md (needs `make demo`).
 bench-accuracy: install
 	$(BIN)/python scripts/write_accuracy.py
+
+# Top-1 agreement of Chroma's HNSW answer with exact search at several ef_search values (needs `make demo`).
+bench-hnsw: install
+	$(BIN)/python scripts/bench_hnsw.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -99,7 +99,7 @@ class _Progress:
               help="Model name, hub id or local directory; repeat for several (default all-MiniLM-L6-v2).")
 @codes_option
 @click.option("--rebuild", is_flag=True, help="Drop the collection and embed everything again.")
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=128, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True,
               help="Texts per embedding batch.")
 @click.option("--chunk-size", type=click.IntRange(1, 100_000), default=2048, show_default=True,
               help="Codes embedded and written per step (an interrupted ingest keeps every finished step).")

@@ -25,8 +25,9 @@ from .results import Hit
 if TYPE_CHECKING:
     from .models import ModelSpec
 
-#: HNSW settings fixed at creation. ef_search is raised above Chroma's default 100 for top-1 recall.
-HNSW = {"space": "l2", "ef_construction": 200, "max_neighbors": 16, "ef_search": 128}
+#: HNSW settings fixed at creation. ef_search is far above Chroma's 100: lower values lose top-1 answers
+#: against exact search (scripts/bench_hnsw.py measures the agreement; figures in BENCHMARKS.md).
+HNSW = {"space": "l2", "ef_construction": 200, "max_neighbors": 16, "ef_search": 1024}
 #: Marks a collection as made by icdsearch, and the layout of its metadata.
 SCHEMA = 1
 #: The one-writer lock file inside an embedded store directory.

@@ -76,7 +76,7 @@ def ingest(
     *,
     store: Store | StoreConfig | str | None = None,
     rebuild: bool = False,
-    batch_size: int = 128,
+    batch_size: int = 32,
     chunk_size: int = 2048,
     progress: Progress | None = None,
     backend: str | None = None,
