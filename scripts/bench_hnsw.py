@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -20,8 +19,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- hnsw:start -->", "<!-- hnsw:end -->"
+from benchmarks_md import write_section
+
 
 MEASURE = r"""
 import json, sys, time
@@ -76,8 +75,7 @@ def main() -> int:
             subprocess.run([sys.executable, "-c", MEASURE, str(copy), str(ef)], check=True)
             out = subprocess.run([sys.executable, "-c", MEASURE, str(copy), "0"], check=True, capture_output=True, text=True)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    lines = [START, "",
-             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({platform.machine()}) by "
+    lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({platform.machine()}) by "
              f"`python scripts/bench_hnsw.py`: the default model's collection of all 98,186 codes "
              f"(ef_construction {HNSW['ef_construction']}, max_neighbors {HNSW['max_neighbors']}); icdsearch creates "
              f"collections with ef_search {HNSW['ef_search']}. Exact = brute force over the same stored vectors.", "",
@@ -85,15 +83,9 @@ def main() -> int:
              "|---|---|---|---|---|"]
     lines += [f"| {r['ef_search']} | {r['agreement']:.1f} | {r['exact_match_hnsw']:.1f} | {r['exact_match_exact']:.1f} | "
               f"{r['ms_per_query']:.1f} |" for r in rows]
-    lines += ["", END]
     print("\n".join(lines))
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text(encoding="utf-8")
-        if START not in text:
-            text += f"\n## Approximate (HNSW) vs exact search\n\n{START}\n{END}\n"
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: "\n".join(lines), text, flags=re.S)
-        path.write_text(text, encoding="utf-8")
+        write_section("hnsw", "Approximate (HNSW) vs exact search", lines)
     return 0
 
 

@@ -16,7 +16,6 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
-import re
 import shutil
 import socket
 import subprocess
@@ -28,9 +27,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from benchmarks_md import write_section
 
-ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- load:start -->", "<!-- load:end -->"
 MAX_REQUESTS = 200_000
 
 
@@ -122,8 +120,7 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
 
-    lines = [START, "",
-             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, "
+    lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, "
              f"{platform.machine()}) by `python scripts/bench_load.py`: `chroma run` on 127.0.0.1 serving a copy "
              f"of the store with `{name}` (98,186 codes); each client a separate process sending single "
              f"top-10 queries (vectors of the 1,000 benchmark rephrasings) for {args.seconds:.0f} s; server and "
@@ -131,15 +128,9 @@ def main() -> int:
              "| clients | requests | throughput (queries/s) | p50 (ms) | p99 (ms) | errors |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['clients']} | {r['requests']:,} | {r['throughput']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
               f"{r['errors']} |" for r in rows]
-    lines += ["", END]
     print("\n".join(lines))
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text(encoding="utf-8")
-        if START not in text:
-            text += f"\n## Load: concurrent clients on a Chroma server\n\n{START}\n{END}\n"
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: "\n".join(lines), text, flags=re.S)
-        path.write_text(text, encoding="utf-8")
+        write_section("load", "Load: concurrent clients on a Chroma server", lines)
     return 1 if any(r["errors"] for r in rows) else 0
 
 

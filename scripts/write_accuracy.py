@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks_md import write_section
 from icdsearch.evaluate import evaluate, format_table
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
 
 
 def main() -> int:
@@ -27,7 +26,7 @@ def main() -> int:
     args = parser.parse_args()
     runs = [evaluate(args.models, corpus=corpus, store=args.store, out=ROOT / "evaluation" / corpus)
             for corpus in ("full", "benchmark")]
-    lines = [START, "", f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'} "
+    lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'} "
              f"({platform.machine()}, {platform.python_version()}) by `python scripts/write_accuracy.py`.", ""]
     for report in runs:
         corpus = report.results[0].corpus
@@ -37,13 +36,7 @@ def main() -> int:
             lines.append(f"- {r.model}: {r.n_queries} queries embedded and searched in {t['search_s']:.1f} s "
                          f"({t['queries_per_s']:.0f} queries/s; model load {t['model_load_s']:.1f} s).")
         lines.append("")
-    lines.append(END)
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in text:
-        text += f"\n{START}\n{END}\n"
-    text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: "\n".join(lines), text, flags=re.S)
-    path.write_text(text, encoding="utf-8")
+    write_section("accuracy", "Accuracy: the rebuilt arXiv 2401.01943 benchmark", lines[:-1])
     print("\n".join(lines))
     return 0
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BadCodeSet
+from .files import read_user_text
 
 DEFAULT_VERSION = "icd10cm-fy2026-april"
 DEFAULT_SOURCE = "simple-icd-10-cm, CMS ICD-10-CM April 1 2026 release (FY2026)"
@@ -168,18 +169,7 @@ _ORDER_RE = re.compile(r"^(\d{5}) ([A-Z0-9]{3,7}) *([01]) (.*)$")
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadCodeSet(f"code-set file not found: {path}") from None
-    except IsADirectoryError:
-        raise BadCodeSet(f"code-set path is a directory, not a file: {path}") from None
-    except OSError as exc:
-        raise BadCodeSet(f"cannot read code-set file {path}: {exc.strerror}") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadCodeSet(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    return read_user_text(path, "code-set file", BadCodeSet)[1]
 
 
 def _file_version(path: Path, data: bytes | None = None) -> str:
@@ -312,10 +302,4 @@ def code_set_version(spec: str | CodeSet = "all") -> str:
     if spec == "billable":
         return f"{DEFAULT_VERSION}-billable"
     path = Path(spec)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise BadCodeSet(f"code-set file not found: {path} (use --codes all, billable or a file)") from None
-    except OSError as exc:
-        raise BadCodeSet(f"cannot read code-set file {path}: {exc.strerror}") from None
-    return _file_version(path, data)
+    return _file_version(path, read_user_text(path, "code-set file", BadCodeSet)[0])

@@ -23,6 +23,7 @@ from typing import Any
 from . import metrics
 from .codeset import CodeSet, normalize_code, resolve_code_set
 from .collections import Store, StoreConfig, as_store, package_versions
+from .files import read_user_text
 from .errors import BadDataset, CollectionNotFound, IncompleteCollection, StoreNotFound
 from .ingest import Progress, ingest
 from .models import ModelSpec, load_embedder, resolve_model
@@ -65,18 +66,7 @@ def load_dataset(path: str | Path | None = None, code_column: str = "code", text
                  code_set: CodeSet | None = None) -> Dataset:
     """Read a CSV of (code, text) pairs. Codes may be dotted or not; unknown codes are kept aside, reported."""
     path = Path(path) if path is not None else BENCHMARK_PATH
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadDataset(f"dataset not found: {path}") from None
-    except IsADirectoryError:
-        raise BadDataset(f"dataset path is a directory, not a CSV file: {path}") from None
-    except OSError as exc:
-        raise BadDataset(f"cannot read dataset {path}: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadDataset(f"dataset {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    raw, text = read_user_text(path, "dataset", BadDataset)
     try:
         reader = csv.DictReader(io.StringIO(text))
         columns = [c.strip() for c in (reader.fieldnames or [])]
