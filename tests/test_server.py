@@ -50,6 +50,8 @@ def test_cli_against_server(chroma_server, small_codes: CodeSet, tmp_path: Path,
     monkeypatch.setenv("ICDSEARCH_CHROMA_PORT", str(port))
     listing = json.loads(runner.invoke(main, ["collections", "--json"]).stdout)
     name = next(i["name"] for i in listing if i["name"].startswith("hash-bow-256--codes-"))
+    info = json.loads(runner.invoke(main, ["collections", "info", name, "--json"]).stdout)
+    assert info["count"] == len(small_codes) and info["metadata"]["model"] == HASH
     assert runner.invoke(main, ["collections", "delete", name, "--yes"]).exit_code == 0
     assert name not in [i["name"] for i in json.loads(runner.invoke(main, ["collections", "--json"]).stdout)]
 
