@@ -156,8 +156,7 @@ def test_query_file_errors(runner: CliRunner, ingested: list[str], tmp_path: Pat
 def test_missing_store_errors(runner: CliRunner, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     for args in (["query", "asthma"], ["collections"], ["collections", "list"], ["collections", "info", "x"]):
-        result = runner.invoke(main, [*args, "--store", str(missing)] if args[0] == "query" or len(args) > 1
-                               else [*args, "--store", str(missing)])
+        result = runner.invoke(main, [*args, "--store", str(missing)])
         assert_one_line_error(result, 1, f"Error: no icdsearch store at {missing}: run `icdsearch ingest` first")
     assert not missing.exists()
 
