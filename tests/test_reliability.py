@@ -163,6 +163,9 @@ def test_damaged_index_says_rebuild(chapter_csv: Path, tmp_path: Path) -> None:
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     assert broken.stderr.count("\n") == 1
     assert "the vector index will not load" in broken.stderr and "`icdsearch ingest --rebuild`" in broken.stderr
+    repaired = run_cli("ingest", *args)  # a plain ingest starts a damaged collection afresh
+    assert repaired.returncode == 0 and "was damaged" in repaired.stderr and "rebuilt from scratch" in repaired.stderr
+    assert "embedded 3,065 of 3,065 codes" in repaired.stdout
     assert run_cli("ingest", "--rebuild", *args).returncode == 0
     fixed = run_cli("query", "E11.9", "--json", "-k", "1", *args)
     assert fixed.returncode == 0 and json.loads(fixed.stdout)["code"] == "E11.9"

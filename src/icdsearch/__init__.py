@@ -25,6 +25,7 @@ from .errors import (
     BadDataset,
     BadQuery,
     CollectionNotFound,
+    DamagedCollection,
     IcdSearchError,
     IncompleteCollection,
     ModelLoadError,
@@ -43,7 +44,7 @@ from .results import Hit
 __version__ = "0.1.0"
 
 __all__ = [
-    "BadCodeSet", "BadDataset", "BadQuery", "EvaluationReport", "ModelResult", "evaluate", "load_dataset", "Code", "CodeSet", "CollectionInfo", "CollectionNotFound", "DEFAULT_MODEL", "Hit",
+    "BadCodeSet", "BadDataset", "BadQuery", "EvaluationReport", "ModelResult", "evaluate", "load_dataset", "Code", "CodeSet", "CollectionInfo", "CollectionNotFound", "DamagedCollection", "DEFAULT_MODEL", "Hit",
     "IcdSearchError", "IncompleteCollection", "IngestReport", "ModelLoadError", "ModelMismatch", "ModelSpec",
     "REGISTRY", "Store", "StoreConfig", "StoreError", "StoreLocked", "StoreNotFound", "UnknownModel", "collection_info",
     "default_code_set", "delete_collection", "ingest", "list_collections", "load_csv", "load_order_file",

@@ -122,6 +122,9 @@ def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int, ch
                 "interrupted: what was written is kept; run the same ingest again to resume"
             ) from None
         progress.close()
+        if report.repaired:
+            click.echo(f"{report.collection}: was damaged (a crash in the middle of a write?), so it was "
+                       "rebuilt from scratch", err=True)
         if report.embedded == 0:
             click.echo(f"{report.collection}: already complete ({report.total:,} codes), nothing to embed")
         else:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .codeset import Code
-from .errors import CollectionNotFound, ModelMismatch, StoreError, StoreLocked, StoreNotFound
+from .errors import CollectionNotFound, DamagedCollection, ModelMismatch, StoreError, StoreLocked, StoreNotFound
 from .results import Hit
 
 if TYPE_CHECKING:
@@ -114,8 +114,8 @@ def _chroma_errors(where: str) -> Iterator[None]:
         raise
     except Exception as exc:  # chromadb raises ValueError, ChromaError subclasses, httpx errors, ...
         text = " ".join(str(exc).split()) or type(exc).__name__
-        if "hnsw" in text.lower() and ("load" in text.lower() or "index" in text.lower()):
-            raise StoreError(
+        if "hnsw" in text.lower():
+            raise DamagedCollection(
                 f"{where}: the vector index will not load ({text[:120]}...); rebuild the collection with "
                 "`icdsearch ingest --rebuild` and the same -m and --codes"
             ) from None

@@ -49,3 +49,7 @@ class BadDataset(IcdSearchError):
 
 class StoreLocked(IcdSearchError):
     """Another process is writing to the same embedded store."""
+
+
+class DamagedCollection(StoreError):
+    """A collection whose vector index or write log will not load (a crash mid-write, damaged files)."""

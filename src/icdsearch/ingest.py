@@ -22,7 +22,7 @@ from .collections import (
     collection_name,
     package_versions,
 )
-from .errors import BadCodeSet, ModelMismatch
+from .errors import BadCodeSet, DamagedCollection, ModelMismatch
 from .models import ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model
 
 #: progress(done, total): codes embedded and written so far, out of the codes this run has to embed.
@@ -41,6 +41,7 @@ class IngestReport:
     resumed: bool  # this run finished a collection an earlier run had left incomplete
     rebuilt: bool
     seconds: float
+    repaired: bool = False  # the collection was damaged (a crash mid-write) and was rebuilt from scratch
 
 
 def _now() -> str:
@@ -110,13 +111,20 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
         store.delete(name)
     collection = store.open(name) if store.exists() and store.has(name) else None
     existing: set[str] = set()
+    repaired = False
     if collection is not None:
         check_compatible(CollectionInfo(name, 0, collection.metadata), spec, code_set.version)
         made_with = str(collection.metadata.get("backend", "torch"))
         if backend is not None and resolve_backend(spec, backend) != made_with:
             raise ModelMismatch(f"collection {name} was made with backend {made_with}, not {backend}: "
                                 f"add --rebuild to embed it again with {backend}")
-        existing = collection.ids()
+        try:
+            existing = collection.ids()
+        except DamagedCollection:
+            # A crash mid-write can leave the index and Chroma's write log out of step. The collection
+            # is derived data: start it afresh rather than refuse to finish the ingest.
+            store.delete(name)
+            collection, repaired = None, True
 
     todo = [c for c in code_set if c.code not in existing]
     if not todo and collection is not None:
@@ -147,4 +155,4 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
 
     collection.update_metadata(complete=True, code_count=len(code_set), updated_at=_now())
     return IngestReport(name, spec.name, code_set.version, len(code_set), len(todo), bool(existing), rebuild,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, repaired)
