@@ -71,7 +71,7 @@ def test_ingest_output_and_idempotence(runner: CliRunner, codes_csv: Path, store
     assert first.exit_code == 0
     assert "embedded 6 of 6 codes" in first.stdout and "hash-bow-256--codes-" in first.stdout
     second = runner.invoke(main, args)
-    assert second.exit_code == 0 and "already complete (6 codes), nothing to embed" in second.stdout
+    assert second.exit_code == 0 and "already complete (6 codes, 6 synonyms), nothing to embed" in second.stdout
     third = runner.invoke(main, [*args, "--rebuild"])
     assert third.exit_code == 0 and "embedded 6 of 6 codes" in third.stdout
 
@@ -93,7 +93,7 @@ def test_query_json_lines(runner: CliRunner, ingested: list[str]) -> None:
     assert len(rows) == 2
     assert rows[0] == {"query": "e119", "rank": 1, "code": "E11.9",
                        "description": "Type 2 diabetes mellitus without complications", "distance": 0.0,
-                       "category": "E11", "chapter": 4, "billable": True}
+                       "category": "E11", "chapter": 4, "billable": True, "matched": ""}
     assert rows[1]["rank"] == 2 and rows[1]["code"] != "E11.9"
 
 

@@ -76,15 +76,15 @@ def test_outputs(small_codes: CodeSet, small_dataset: Path, store_dir: Path, tmp
     report = evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir), out=out)
     files = sorted(p.name for p in out.iterdir())
     assert files == ["comparison.csv", "comparison.md", "comparison.png",
-                     "hash-bow-256.mini.full.json", "hash-bow-256.mini.full.predictions.jsonl"]
-    summary = json.loads((out / "hash-bow-256.mini.full.json").read_text())
+                     "hash-bow-256.mini.full.hybrid.json", "hash-bow-256.mini.full.hybrid.predictions.jsonl"]
+    summary = json.loads((out / "hash-bow-256.mini.full.hybrid.json").read_text())
     assert summary["scores"]["exact_match"] == report.results[0].scores["exact_match"]
     assert set(summary["scores"]) >= {"exact_match", "category_match", "cer_total", "cer_incorrect", "hit_at_10",
                                       "mrr_at_10", "category_hit_at_10"}
     assert summary["dataset_sha256"] == report.dataset.sha256 and len(summary["dataset_sha256"]) == 64
     assert summary["code_set_version"] == "test-small" and summary["versions"]["chromadb"]
     assert summary["timings"]["total_s"] > 0 and "predictions" not in summary
-    lines = (out / "hash-bow-256.mini.full.predictions.jsonl").read_text().splitlines()
+    lines = (out / "hash-bow-256.mini.full.hybrid.predictions.jsonl").read_text().splitlines()
     assert len(lines) == 5 and json.loads(lines[0])["true_code"] == "E11.9"
     with (out / "comparison.csv").open() as fh:
         table = list(csv.DictReader(fh))
@@ -98,7 +98,7 @@ def test_outputs(small_codes: CodeSet, small_dataset: Path, store_dir: Path, tmp
 def test_table_marks_reference_rows(small_codes: CodeSet, small_dataset: Path, store_dir: Path) -> None:
     text = format_table(evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir)))
     lines = text.splitlines()
-    assert lines[0].split()[:4] == ["model", "kind", "corpus", "queries"]
+    assert lines[0].split()[:5] == ["model", "kind", "mode", "corpus", "queries"]
     assert lines[1].startswith("hash-bow-256") and "100.0 (100.0-100.0)" in lines[1]
     assert "reported in 2401.01943" in lines[2] and "84.0" in lines[2]
 
@@ -180,7 +180,7 @@ def test_real_model_on_benchmark_categories(tmp_path: Path) -> None:
     codes = full.subset(lambda c: c.code.replace(".", "")[:4] in prefixes or (c.category in categories and len(c.code) <= 5),
                         "benchmark-neighbourhood")
     store = str(tmp_path / "store")
-    report = evaluate(["all-MiniLM-L6-v2", HASH], codes=codes, store=store)
+    report = evaluate(["all-MiniLM-L6-v2", HASH], codes=codes, store=store, mode="dense")  # the paper's setup
     minilm, hashed = report.results
     assert minilm.n_queries == hashed.n_queries == 1000 and not report.dataset.unknown
     # The real model is far better than word hashing, and the paired test says so.
@@ -191,3 +191,45 @@ def test_real_model_on_benchmark_categories(tmp_path: Path) -> None:
     assert test.exact_match_diff > 10 and test.diff_ci95[0] > 0 and test.mcnemar_p < 0.001
     assert "paired: all-MiniLM-L6-v2 vs hash-bow-256" in format_table(report)
     assert {i.model for i in list_collections(store=store)} == {"all-MiniLM-L6-v2", HASH}
+
+
+def test_dataset_by_name_and_split() -> None:
+    full = load_dataset("shorthand")
+    tune, heldout = load_dataset("shorthand", split="tune"), load_dataset("shorthand", split="heldout")
+    assert len(tune.queries) + len(heldout.queries) == len(full.queries) >= 150
+    assert tune.name == "shorthand_queries.tune" and not {q.text for q in tune.queries} & {q.text for q in heldout.queries}
+    with pytest.raises(BadDataset, match="no 'split' column"):
+        load_dataset("benchmark", split="tune")
+    with pytest.raises(BadDataset, match="--split must be"):
+        load_dataset("shorthand", split="train")
+
+
+def test_modes_are_recorded_and_differ(small_codes: CodeSet, small_dataset: Path, store_dir: Path) -> None:
+    dense = evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir), mode="dense").results[0]
+    hybrid = evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir)).results[0]
+    assert (dense.mode, hybrid.mode) == ("dense", "hybrid")
+    assert dense.config["pipeline"]["lexical"] is False and hybrid.config["pipeline"]["lexical"] is True
+    billable = evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir), billable_only=True).results[0]
+    assert all(x["code"] in {c.code for c in small_codes if c.billable}
+               for p in billable.predictions for x in p["predictions"])
+
+
+@pytest.mark.slow
+def test_ablation_cli_shows_each_part(tmp_path: Path, subset_codes: CodeSet) -> None:
+    """`evaluate --ablation` on the chapter 4 + 9 codes (as a code-set file) with the hashing model."""
+    codes = tmp_path / "codes.csv"
+    with codes.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["code", "description"])
+        writer.writerows((c.code, c.description) for c in subset_codes)
+    result = CliRunner().invoke(main, ["evaluate", "--ablation", "-m", HASH, "--codes", str(codes),
+                                       "--store", str(tmp_path / "store")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line and not line.startswith("#")]
+    assert "benchmark" in lines[0] and "shorthand tune" in lines[0] and "shorthand heldout" in lines[0]
+    rows = {line.split("  ")[0].strip(): [float(x) for x in line.split()[-9:]] for line in lines[1:]}
+    assert list(rows) == ["dense (paper)", "+ synonyms", "+ lexical fusion", "+ abbreviations", "+ steering",
+                          "all (hybrid)"]
+    # Word hashing knows no abbreviation: expanding them must lift the shorthand set's exact match.
+    assert rows["+ abbreviations"][6] > rows["dense (paper)"][6]
+    assert rows["all (hybrid)"][6] > rows["dense (paper)"][6] and rows["all (hybrid)"][8] >= rows["all (hybrid)"][6]

@@ -126,11 +126,14 @@ def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int, ch
             click.echo(f"{report.collection}: was damaged (a crash in the middle of a write?), so it was "
                        "rebuilt from scratch", err=True)
         if report.embedded == 0:
-            click.echo(f"{report.collection}: already complete ({report.total:,} codes), nothing to embed")
+            click.echo(f"{report.collection}: already complete ({report.total:,} codes, {report.synonyms:,} synonyms), "
+                       "nothing to embed")
         else:
             how = "resumed, " if report.resumed else ""
             click.echo(f"{report.collection}: {how}embedded {report.embedded:,} of {report.total:,} codes "
-                       f"in {report.seconds:.1f} s ({report.embedded / report.seconds:,.0f} codes/s)")
+                       f"and their {report.synonyms:,} synonyms in {report.seconds:.1f} s")
+        if report.lexical_built:
+            click.echo(f"{report.collection}: built the lexical index")
 
 
 # -------------------------------------------------------------------------------------------------- query
@@ -153,9 +156,17 @@ def _hit_table(hits: Sequence[Any]) -> str:
     if not hits:
         return "(no codes match)"
     width = max(11, *(len(h.description) for h in hits))
-    lines = [f"{'rank':>4}  {'code':<8}  {'description':<{width}}  {'distance':>8}"]
-    lines += [f"{h.rank:>4}  {h.code:<8}  {h.description:<{width}}  {h.distance:>8.4f}" for h in hits]
-    return "\n".join(lines)
+    matched = any(h.matched for h in hits)
+    lines = [f"{'rank':>4}  {'code':<8}  {'description':<{width}}  {'distance':>8}" + ("  matched synonym" if matched else "")]
+    lines += [f"{h.rank:>4}  {h.code:<8}  {h.description:<{width}}  {h.distance:>8.4f}"
+              + (f"  {h.matched}" if h.matched else "") for h in hits]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def mode_option(func: Any) -> Any:
+    return click.option("--mode", type=click.Choice(["hybrid", "dense"]), default="hybrid", show_default=True,
+                        help="hybrid: synonyms, BM25 fusion, abbreviations, laterality/encounter steering; "
+                             "dense: the paper's setup (nearest description).")(func)
 
 
 @main.command()
@@ -165,13 +176,17 @@ def _hit_table(hits: Sequence[Any]) -> str:
 @click.option("-k", "k", type=int, default=10, show_default=True, help="Number of codes to return per query.")
 @click.option("-m", "--model", default=None, help="Model whose collection to search (default all-MiniLM-L6-v2).")
 @codes_option
-@click.option("--billable-only", is_flag=True, help="Only billable codes.")
+@click.option("--billable-only", is_flag=True,
+              help="Only billable codes; in hybrid mode a header that ranks hands its place to its best-fitting "
+                   "billable code.")
 @click.option("--category", default=None, metavar="CAT", help="Only codes in this three-character category, e.g. E11.")
+@mode_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit per line.")
 @store_options
 def query(text: str | None, source: Any, k: int, model: str | None, codes: str, billable_only: bool,
-          category: str | None, as_json: bool, store_path: str | None, host: str | None, port: int | None) -> None:
-    """Search for the codes nearest to TEXT (or to each line of --file)."""
+          category: str | None, mode: str, as_json: bool, store_path: str | None, host: str | None,
+          port: int | None) -> None:
+    """Search for the codes that best match TEXT (or each line of --file)."""
     from .query import search_many
 
     if (text is None) == (source is None):
@@ -179,7 +194,7 @@ def query(text: str | None, source: Any, k: int, model: str | None, codes: str, 
                                else 'give a query TEXT, e.g. icdsearch query "high blood pressure", or --file')
     queries = [text] if text is not None else _read_queries(source)
     results = search_many(queries, k, model=model, codes=codes, store=_store(store_path, host, port),
-                          billable_only=billable_only, category=category)
+                          billable_only=billable_only, category=category, mode=mode)
     for i, (q, hits) in enumerate(zip(queries, results)):
         if as_json:
             for hit in hits:
@@ -197,7 +212,15 @@ def query(text: str | None, source: Any, k: int, model: str | None, codes: str, 
 @click.option("-m", "--model", "models", multiple=True,
               help="Model to evaluate; repeat to compare several (default all-MiniLM-L6-v2).")
 @click.option("--dataset", type=click.Path(dir_okay=False), default=None,
-              help="CSV of codes and texts (default: the rebuilt 2401.01943 benchmark, 1,000 rephrasings).")
+              help="benchmark (default: the rebuilt 2401.01943 benchmark, 1,000 rephrasings), shorthand "
+                   "(clinicians' and patients' short queries), or a CSV of codes and texts.")
+@click.option("--split", type=click.Choice(["tune", "heldout"]), default=None,
+              help="Only the rows of this split (the shorthand dataset has both).")
+@mode_option
+@click.option("--billable-only", is_flag=True, help="Answer billable codes only (as `query --billable-only`).")
+@click.option("--ablation", is_flag=True,
+              help="Exact / category / hit@10 on the benchmark and both shorthand splits, for dense, each part "
+                   "of hybrid alone, and all together (ignores --dataset, --mode, --corpus, --out).")
 @click.option("--code-column", default="code", show_default=True, help="Column holding the true code.")
 @click.option("--text-column", default=None, help="Column holding the query text (default: rephrasing or query).")
 @click.option("--corpus", type=click.Choice(["full", "benchmark"]), default="full", show_default=True,
@@ -208,12 +231,13 @@ def query(text: str | None, source: Any, k: int, model: str | None, codes: str, 
 @codes_option
 @backend_option
 @store_options
-def evaluate(models: Sequence[str], dataset: str | None, code_column: str, text_column: str | None, corpus: str,
-             k: int, out: str | None, codes: str, backend: str | None, store_path: str | None, host: str | None,
-             port: int | None) -> None:
+def evaluate(models: Sequence[str], dataset: str | None, split: str | None, mode: str, billable_only: bool,
+             ablation: bool, code_column: str, text_column: str | None, corpus: str, k: int, out: str | None,
+             codes: str, backend: str | None, store_path: str | None, host: str | None, port: int | None) -> None:
     """Replay a benchmark against each model and report the paper's metrics and more."""
+    from .evaluate import ablation as run_ablation
     from .evaluate import evaluate as run_evaluate
-    from .evaluate import format_table
+    from .evaluate import format_ablation, format_table
 
     bars: list[_Progress] = []
 
@@ -221,10 +245,17 @@ def evaluate(models: Sequence[str], dataset: str | None, code_column: str, text_
         bars.append(_Progress(f"Ingesting first: {model}"))
         return bars[-1]
 
+    store = _store(store_path, host, port)
     try:
+        if ablation:
+            for model in models or (None,):
+                rows = run_ablation(model, codes=codes, store=store, progress=progress, backend=backend)
+                click.echo(f"# {model or 'all-MiniLM-L6-v2'}: ablation (shorthand replayed with --billable-only)")
+                click.echo(format_ablation(rows))
+            return
         report = run_evaluate(list(models) or None, dataset, code_column=code_column, text_column=text_column,
-                              corpus=corpus, k=k, codes=codes, store=_store(store_path, host, port), out=out,
-                              progress=progress, backend=backend)
+                              corpus=corpus, k=k, codes=codes, store=store, out=out, progress=progress,
+                              backend=backend, mode=mode, split=split, billable_only=billable_only)
     finally:
         for bar in bars:
             bar.close()

@@ -161,6 +161,50 @@ def default_code_set() -> CodeSet:
     return CodeSet(DEFAULT_VERSION, tuple(codes), DEFAULT_SOURCE)
 
 
+@dataclass(frozen=True)
+class Synonym:
+    """Index-like text ICD-10-CM lists for a code: an inclusion term or an "Includes" note."""
+
+    code: str
+    text: str  # as ICD-10-CM writes it, nonessential modifiers in parentheses: "hypertension (arterial) (benign)"
+    kind: str  # "inclusion" or "includes"
+
+    @property
+    def short(self) -> str:
+        """The term without its parenthesised nonessential modifiers: "hypertension"."""
+        return " ".join(_PARENS.sub(" ", self.text).split()) or self.text
+
+
+_PARENS = re.compile(r"\([^()]*\)")
+
+
+@functools.lru_cache(maxsize=4)
+def synonyms(code_set: CodeSet) -> tuple[Synonym, ...]:
+    """Inclusion terms and "Includes" notes of every code in ``code_set`` that FY2026 ICD-10-CM knows.
+
+    They come from the bundled FY2026 tabular data whatever the code set's release; a term equal to the
+    code's own description, or repeated, is left out. Imports simple_icd_10_cm: ingest only.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as cm
+
+        out: list[Synonym] = []
+        for code in code_set:
+            if not cm.is_valid_item(code.code):
+                continue
+            seen = {code.description.casefold()}
+            for kind, terms in (("inclusion", cm.get_inclusion_term(code.code)), ("includes", cm.get_includes(code.code))):
+                for term in terms:
+                    text = " ".join(term.split())
+                    if text and text.casefold() not in seen:
+                        seen.add(text.casefold())
+                        out.append(Synonym(code.code, text, kind))
+    return tuple(out)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # CMS files
 

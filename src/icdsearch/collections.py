@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .codeset import Code
+from .codeset import Code, Synonym
 from .errors import CollectionNotFound, DamagedCollection, ModelMismatch, StoreError, StoreLocked, StoreNotFound
 from .results import Hit
 
@@ -78,6 +78,16 @@ def collection_name(model: ModelSpec, code_set_version: str) -> str:
     """``<model>--<code-set version>`` in Chroma's alphabet (3-512 chars of [a-zA-Z0-9._-])."""
     name = re.sub(r"\.{2,}", ".", f"{model.slug}--{code_set_version}")
     return name[:512]
+
+
+def synonym_collection_name(name: str) -> str:
+    """The companion collection holding the synonym documents of collection ``name``."""
+    return f"{name[:500]}--synonyms"
+
+
+def synonym_id(synonym: Synonym, n: int) -> str:
+    """Id of a code's n-th synonym document: ``I10~1``."""
+    return f"{synonym.code}~{n}"
 
 
 @dataclass(frozen=True)
@@ -151,17 +161,38 @@ class CodeCollection:
             self._collection.modify(metadata=merged)
 
     def upsert(self, codes: Sequence[Code], vectors: np.ndarray, version: str) -> None:
-        """Write codes and their vectors, in chunks no larger than the client's max batch size."""
-        step = self._store.max_batch_size
+        """Write codes and their vectors (id: the code, document: the description)."""
+        self._upsert([c.code for c in codes], vectors, [c.description for c in codes],
+                     [_record_metadata(c, version) for c in codes])
+
+    def upsert_synonyms(self, records: Sequence[tuple[str, Synonym, Code]], vectors: np.ndarray, version: str) -> None:
+        """Write synonym documents (id, synonym, its code): each points to its code in the metadata."""
+        self._upsert([r[0] for r in records], vectors, [r[1].short for r in records],
+                     [{**_record_metadata(code, version), "code": code.code, "matched": synonym.short,
+                       "term_kind": synonym.kind} for _, synonym, code in records])
+
+    def _upsert(self, ids: list[str], vectors: np.ndarray, documents: list[str], metadatas: list[dict[str, Any]]) -> None:
+        step = self._store.max_batch_size  # chunks no larger than the client's max batch size
         with _chroma_errors(f"writing {self.name}"):
-            for start in range(0, len(codes), step):
-                chunk = codes[start : start + step]
+            for start in range(0, len(ids), step):
                 self._collection.upsert(
-                    ids=[c.code for c in chunk],
+                    ids=ids[start : start + step],
                     embeddings=vectors[start : start + step],
-                    documents=[c.description for c in chunk],
-                    metadatas=[_record_metadata(c, version) for c in chunk],
+                    documents=documents[start : start + step],
+                    metadatas=metadatas[start : start + step],
                 )
+
+    def score(self, codes: Sequence[str], vector: np.ndarray) -> dict[str, Hit]:
+        """Hits for the given codes with their exact distance to one query vector (missing codes left out)."""
+        if not codes:
+            return {}
+        with _chroma_errors(f"reading {self.name}"):
+            stored = self._collection.get(ids=list(codes), include=["metadatas", "embeddings"])
+        if not stored["ids"]:
+            return {}
+        matrix = np.asarray(stored["embeddings"], dtype=np.float32)
+        distances = ((matrix - np.asarray(vector, dtype=np.float32)[None, :]) ** 2).sum(1)
+        return {code: _hit(0, code, meta, float(d)) for code, meta, d in zip(stored["ids"], stored["metadatas"], distances)}
 
     def query(self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[list[Hit]]:
         """The k nearest codes to each vector (Chroma's HNSW index), ranked by squared L2 distance."""
@@ -174,10 +205,48 @@ class CodeCollection:
             )
         return _to_hits(result)
 
-    def exact_query(self, vectors: np.ndarray, k: int, ids: Sequence[str]) -> list[list[Hit]]:
-        """Brute-force k nearest among ``ids`` only, over the stored vectors (no index, exact)."""
+    def nearest(self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[list[tuple[str, float]]]:
+        """The k nearest document ids and distances per vector: no metadata, so deep candidate lists stay cheap."""
+        with _chroma_errors(f"querying {self.name}"):
+            result = self._collection.query(
+                query_embeddings=np.asarray(vectors, dtype=np.float32),
+                n_results=k,
+                where=where or None,
+                include=["distances"],
+            )
+        return [list(zip(ids, map(float, dists))) for ids, dists in zip(result["ids"], result["distances"])]
+
+    def documents(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored text of the given document ids."""
+        if not ids:
+            return {}
         with _chroma_errors(f"reading {self.name}"):
-            stored = self._collection.get(ids=list(ids), include=["metadatas", "embeddings"])
+            stored = self._collection.get(ids=list(ids), include=["documents"])
+        return dict(zip(stored["ids"], stored["documents"]))
+
+    def exact_nearest(self, vectors: np.ndarray, k: int, codes: Sequence[str],
+                      by_code: bool = False) -> list[list[tuple[str, float]]]:
+        """Brute-force k nearest document ids and distances among the documents of ``codes`` (exact).
+
+        ``by_code``: documents are found by their ``code`` metadata (a synonym collection), not by id.
+        """
+        with _chroma_errors(f"reading {self.name}"):
+            if by_code:
+                stored = self._collection.get(where={"code": {"$in": list(codes)}}, include=["embeddings"])
+            else:
+                stored = self._collection.get(ids=list(codes), include=["embeddings"])
+        if not stored["ids"]:
+            return [[] for _ in range(len(vectors))]
+        matrix = np.asarray(stored["embeddings"], dtype=np.float32)
+        queries = np.asarray(vectors, dtype=np.float32)
+        distances = (queries**2).sum(1)[:, None] + (matrix**2).sum(1)[None, :] - 2 * queries @ matrix.T
+        order = np.argsort(distances, axis=1, kind="stable")[:, :k]
+        return [[(stored["ids"][j], max(float(distances[i, j]), 0.0)) for j in row] for i, row in enumerate(order)]
+
+    def exact_query(self, vectors: np.ndarray, k: int, codes: Sequence[str]) -> list[list[Hit]]:
+        """Brute-force k nearest among ``codes`` only, over the stored vectors (no index, exact)."""
+        with _chroma_errors(f"reading {self.name}"):
+            stored = self._collection.get(ids=list(codes), include=["metadatas", "embeddings"])
         matrix = np.asarray(stored["embeddings"], dtype=np.float32)
         queries = np.asarray(vectors, dtype=np.float32)
         distances = (queries**2).sum(1)[:, None] + (matrix**2).sum(1)[None, :] - 2 * queries @ matrix.T
@@ -203,10 +272,11 @@ def _record_metadata(code: Code, version: str) -> dict[str, Any]:
             "billable": code.billable, "parent": code.parent, "version": version}
 
 
-def _hit(rank: int, code: str, meta: dict[str, Any], distance: float) -> Hit:
+def _hit(rank: int, doc_id: str, meta: dict[str, Any], distance: float) -> Hit:
+    code = str(meta.get("code") or doc_id)  # a synonym document names its code in the metadata
     return Hit(rank=rank, code=code, description=str(meta.get("description", "")), distance=float(distance),
                category=str(meta.get("category", code[:3])), chapter=int(meta.get("chapter", 0)),
-               billable=bool(meta.get("billable", False)))
+               billable=bool(meta.get("billable", False)), matched=str(meta.get("matched", "")))
 
 
 def _to_hits(result: dict[str, Any]) -> list[list[Hit]]:
@@ -227,6 +297,15 @@ class Store:
 
     def describe(self) -> str:
         return self.config.describe()
+
+    def local_dir(self) -> Path:
+        """Where icdsearch keeps its own files for this store (the lexical index): inside an embedded store's
+        directory; for a server, a per-server folder under the icdsearch cache on this machine."""
+        if not self.config.is_server:
+            return Path(self.config.path or "")
+        from .models import cache_dir
+
+        return cache_dir() / "servers" / f"{self.config.host}-{self.config.port}"
 
     def exists(self) -> bool:
         """Whether there is a store to read (a server always counts; a directory needs Chroma's database)."""
@@ -310,14 +389,12 @@ class Store:
         with _chroma_errors(f"{self.describe()}"):
             return int(self.client().get_max_batch_size())
 
-    def list(self) -> list[CollectionInfo]:
-        """Every collection in the store, icdsearch's or not, sorted by name."""
+    def list(self, companions: bool = False) -> list[CollectionInfo]:
+        """Every collection in the store, icdsearch's or not, sorted by name; synonym companions only if asked."""
         client = self.client()
         with _chroma_errors(f"listing {self.describe()}"):
-            return sorted(
-                (CollectionInfo(c.name, int(c.count()), dict(c.metadata or {})) for c in client.list_collections()),
-                key=lambda info: info.name,
-            )
+            infos = [CollectionInfo(c.name, int(c.count()), dict(c.metadata or {})) for c in client.list_collections()]
+        return sorted((i for i in infos if companions or i.metadata.get("role") != "synonyms"), key=lambda i: i.name)
 
     def info(self, name: str) -> CollectionInfo:
         col = self.open(name)
@@ -344,6 +421,7 @@ class Store:
         return CodeCollection(self, collection)
 
     def delete(self, name: str) -> None:
+        """Drop a collection, and its synonym companion with it."""
         client = self.client()
         with self.write_lock("collections delete"), _chroma_errors(f"deleting {name} in {self.describe()}"):
             try:
@@ -352,6 +430,12 @@ class Store:
                 if _is_not_found(exc):
                     raise CollectionNotFound(f"no collection {name!r} in {self.describe()}") from None
                 raise
+            if not name.endswith("--synonyms"):
+                try:
+                    client.delete_collection(synonym_collection_name(name))
+                except Exception as exc:
+                    if not _is_not_found(exc):
+                        raise
 
     def has(self, name: str) -> bool:
         try:

@@ -1,9 +1,12 @@
 """Evaluate: replay a benchmark of (code, text) pairs against each model's collection.
 
 The default benchmark rebuilds arXiv 2401.01943's: 100 FY2026 codes (50 three-character categories, 50
-six-character codes) with 10 rephrasings each, written by this project (see data/DATASHEET.md). Every
-text is embedded and matched against all code descriptions (the paper's setup); the top-1 code is the
-prediction. Scores have stable flat names (see :mod:`icdsearch.metrics`).
+six-character codes) with 10 rephrasings each, written by this project (see data/DATASHEET.md). The second
+bundled dataset, ``shorthand``, holds short queries as clinicians and patients write them (abbreviations,
+lay words, misspellings, laterality, encounters), split into ``tune`` and ``heldout``. Each text is searched
+with a retrieval mode (``hybrid``, the default, or ``dense``, the paper's setup: embed, nearest description);
+the top-1 code is the prediction. Scores have stable flat names (see :mod:`icdsearch.metrics`).
+:func:`ablation` replays both datasets with each part of hybrid retrieval switched on alone.
 """
 
 from __future__ import annotations
@@ -27,9 +30,23 @@ from .files import read_user_text
 from .errors import BadDataset, CollectionNotFound, IncompleteCollection, StoreNotFound
 from .ingest import Progress, ingest
 from .models import ModelSpec, load_embedder, resolve_model
-from .query import validate_k, dense_search, open_collection
+from .query import (
+    ABLATION,
+    MODES,
+    Pipeline,
+    Retriever,
+    build_where,
+    dense_search,
+    open_collection,
+    resolve_mode,
+    validate_k,
+)
 
 BENCHMARK_PATH = Path(__file__).parent / "data" / "benchmark_rephrasings.csv"
+SHORTHAND_PATH = Path(__file__).parent / "data" / "shorthand_queries.csv"
+#: Bundled datasets by name (``--dataset shorthand``); anything else is a CSV path.
+DATASETS = {"benchmark": BENCHMARK_PATH, "shorthand": SHORTHAND_PATH}
+SPLITS = ("tune", "heldout")
 TEXT_COLUMNS = ("rephrasing", "query")
 CORPORA = ("full", "benchmark")
 
@@ -63,9 +80,13 @@ class Dataset:
 
 
 def load_dataset(path: str | Path | None = None, code_column: str = "code", text_column: str | None = None,
-                 code_set: CodeSet | None = None) -> Dataset:
-    """Read a CSV of (code, text) pairs. Codes may be dotted or not; unknown codes are kept aside, reported."""
-    path = Path(path) if path is not None else BENCHMARK_PATH
+                 code_set: CodeSet | None = None, split: str | None = None) -> Dataset:
+    """Read a CSV of (code, text) pairs. Codes may be dotted or not; unknown codes are kept aside, reported.
+
+    ``path``: a CSV, or a bundled dataset's name (``benchmark``, ``shorthand``). ``split``: keep only the
+    rows whose ``split`` column says so (``tune`` or ``heldout``).
+    """
+    path = DATASETS[str(path)] if str(path) in DATASETS else Path(path) if path is not None else BENCHMARK_PATH
     raw, text = read_user_text(path, "dataset", BadDataset)
     try:
         reader = csv.DictReader(io.StringIO(text))
@@ -87,9 +108,16 @@ def load_dataset(path: str | Path | None = None, code_column: str = "code", text
     elif text_column not in columns:
         raise BadDataset(f"dataset {path} has no column {text_column!r} (columns: {', '.join(columns)})")
 
+    if split is not None:
+        if split not in SPLITS:
+            raise BadDataset(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+        if "split" not in columns:
+            raise BadDataset(f"dataset {path} has no 'split' column to take the {split} split from")
     queries: list[Query] = []
     unknown: list[tuple[int, str]] = []
     for line, row in enumerate(rows, 2):
+        if split is not None and (row.get("split") or "").strip() != split:
+            continue
         written = (row.get(code_column) or "").strip()
         query_text = (row.get(text_column) or "").strip()
         if not query_text:
@@ -102,7 +130,8 @@ def load_dataset(path: str | Path | None = None, code_column: str = "code", text
     if not queries:
         raise BadDataset(f"dataset {path} has no usable rows"
                          + (f" (all {len(unknown)} codes are unknown to the code set)" if unknown else ""))
-    return Dataset(path.stem, str(path), hashlib.sha256(raw).hexdigest(), code_column, text_column,
+    name = path.stem if split is None else f"{path.stem}.{split}"
+    return Dataset(name, str(path), hashlib.sha256(raw).hexdigest(), code_column, text_column,
                    tuple(queries), tuple(unknown))
 
 
@@ -119,6 +148,7 @@ class ModelResult:
     corpus: str
     k: int
     n_queries: int
+    mode: str
     scores: dict[str, float]
     ci95: dict[str, list[float]]
     timings: dict[str, float]
@@ -172,24 +202,34 @@ def evaluate(
     out: str | Path | None = None,
     progress: Callable[[str], Progress | None] | None = None,
     backend: str | None = None,
+    mode: str | Pipeline | None = None,
+    split: str | None = None,
+    billable_only: bool = False,
 ) -> EvaluationReport:
     """Replay ``dataset`` (default: the rebuilt paper benchmark) against each model; ingest what is missing.
 
-    ``progress(model_name)`` may return an ingest progress callback for a collection that must be built;
-    ``backend`` is the backend such a collection is built with (see :func:`icdsearch.ingest`).
+    ``mode``: "hybrid" (default) or "dense" (the paper's setup), or a :class:`Pipeline`. ``progress(model_name)``
+    may return an ingest progress callback for a collection that must be built; ``backend`` is the backend
+    such a collection is built with (see :func:`icdsearch.ingest`).
     """
     k = validate_k(k)
+    pipeline = resolve_mode(mode)
     if corpus not in CORPORA:
         raise BadDataset(f"--corpus must be one of {', '.join(CORPORA)}, got {corpus!r}")
     if isinstance(models, (str, ModelSpec)):
         models = [models]
     specs = [m if isinstance(m, ModelSpec) else resolve_model(m) for m in (models or [None])]
     code_set = resolve_code_set(codes)
-    data = load_dataset(dataset, code_column, text_column, code_set)
+    data = load_dataset(dataset, code_column, text_column, code_set, split)
     store = as_store(store)
     restrict = data.codes if corpus == "benchmark" else None
+    if restrict is not None and billable_only:
+        restrict = [c for c in restrict if (code := code_set.get(c)) is not None and code.billable]
+        if not restrict:
+            raise BadDataset(f"--billable-only with --corpus benchmark: dataset {data.name} has no billable code")
 
-    results = [_evaluate_model(spec, data, code_set, store, corpus, restrict, k, progress, backend) for spec in specs]
+    results = [_evaluate_model(spec, data, code_set, store, corpus, restrict, k, progress, backend, pipeline,
+                               billable_only) for spec in specs]
     paired = [_paired(a, b) for i, a in enumerate(results) for b in results[i + 1:]]
     report = EvaluationReport(data, results, paired)
     if out is not None:
@@ -197,20 +237,39 @@ def evaluate(
     return report
 
 
+def mode_label(pipeline: Pipeline) -> str:
+    """``hybrid``, ``dense``, an ablation row's label, or ``custom``."""
+    for name, known in (*MODES.items(), *ABLATION):
+        if pipeline == known:
+            return name
+    return "custom"
+
+
 def _evaluate_model(spec: ModelSpec, data: Dataset, code_set: CodeSet, store: Store, corpus: str,
                     restrict: list[str] | None, k: int, progress: Callable[[str], Progress | None] | None,
-                    backend: str | None = None) -> ModelResult:
+                    backend: str | None = None, pipeline: Pipeline = MODES["hybrid"],
+                    billable_only: bool = False) -> ModelResult:
     started = time.perf_counter()
+
+    def open_all() -> tuple[ModelSpec, Any, Any, Retriever | None]:
+        spec_, collection_, info_ = open_collection(spec, code_set, store)
+        retriever_ = None if pipeline.dense_only else Retriever.open(store, spec_, collection_, info_, pipeline)
+        return spec_, collection_, info_, retriever_
+
     try:
-        spec, collection, info = open_collection(spec, code_set, store)
+        spec, collection, info, retriever = open_all()
     except (CollectionNotFound, IncompleteCollection, StoreNotFound):
         ingest(spec, code_set, store=store, progress=progress(spec.name) if progress else None, backend=backend)
-        spec, collection, info = open_collection(spec, code_set, store)
+        spec, collection, info, retriever = open_all()
     ready = time.perf_counter()
     load_embedder(spec, str(info.metadata.get("backend", "torch")))
     loaded = time.perf_counter()
     texts = [q.text for q in data.queries]
-    hits = dense_search(spec, collection, info, texts, min(k, len(restrict)) if restrict else k, ids=restrict)
+    depth = min(k, len(restrict)) if restrict else k
+    if retriever is None:
+        hits = dense_search(spec, collection, info, texts, depth, build_where(billable_only), ids=restrict)
+    else:
+        hits = retriever.search(texts, depth, ids=restrict, billable_only=billable_only)
     searched = time.perf_counter()
 
     run = {q.qid: [h.code for h in ranked] for q, ranked in zip(data.queries, hits)}
@@ -233,11 +292,12 @@ def _evaluate_model(spec: ModelSpec, data: Dataset, code_set: CodeSet, store: St
         corpus=corpus,
         k=k,
         n_queries=len(data.queries),
+        mode=mode_label(pipeline),
         scores=metrics.scores(run, truth),
         ci95={"exact_match": list(metrics.bootstrap_ci(exact)), "category_match": list(metrics.bootstrap_ci(category))},
         timings={"open_or_ingest_s": ready - started, "model_load_s": loaded - ready, "search_s": searched - loaded,
                  "queries_per_s": len(texts) / max(searched - loaded, 1e-9), "total_s": searched - started},
-        config={"backend": str(info.metadata.get("backend", "torch")), "dataset_path": data.path, "code_column": data.code_column, "text_column": data.text_column,
+        config={"pipeline": asdict(pipeline), "billable_only": billable_only, "backend": str(info.metadata.get("backend", "torch")), "dataset_path": data.path, "code_column": data.code_column, "text_column": data.text_column,
                 "query_prefix": spec.query_prefix, "hub_id": spec.hub_id, "store": store.describe(),
                 "collection_metadata": dict(info.metadata)},
         versions=package_versions(),
@@ -245,6 +305,65 @@ def _evaluate_model(spec: ModelSpec, data: Dataset, code_set: CodeSet, store: St
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         predictions=predictions,
     )
+
+
+#: The datasets and splits ``--ablation`` replays: the rebuilt paper benchmark and both shorthand splits.
+#: The shorthand set asks for billable codes, as a coder would: it is replayed with billable_only.
+ABLATION_DATASETS: tuple[tuple[str, str, str | None, bool], ...] = (
+    ("benchmark", "benchmark", None, False),
+    ("shorthand tune", "shorthand", "tune", True),
+    ("shorthand heldout", "shorthand", "heldout", True),
+)
+ABLATION_COLUMNS = (("exact_match", "exact %"), ("category_match", "category %"), ("hit_at_10", "hit@10"))
+
+
+@dataclass(frozen=True)
+class AblationRow:
+    configuration: str
+    dataset: str
+    n_queries: int
+    scores: dict[str, float]
+    seconds: float
+
+
+def ablation(
+    model: str | ModelSpec | None = None,
+    *,
+    codes: str | CodeSet = "all",
+    store: Store | StoreConfig | str | None = None,
+    progress: Callable[[str], Progress | None] | None = None,
+    backend: str | None = None,
+    configurations: Sequence[tuple[str, Pipeline]] = ABLATION,
+) -> list[AblationRow]:
+    """Exact / category / hit@10 of each configuration (dense, each part alone, all) on each dataset."""
+    spec = model if isinstance(model, ModelSpec) else resolve_model(model)
+    code_set = resolve_code_set(codes)
+    store = as_store(store)
+    datasets = [(label, load_dataset(name, code_set=code_set, split=split), billable)
+                for label, name, split, billable in ABLATION_DATASETS]
+    rows = []
+    for configuration, pipeline in configurations:
+        for label, data, billable in datasets:
+            result = _evaluate_model(spec, data, code_set, store, "full", None, 10, progress, backend, pipeline,
+                                     billable)
+            rows.append(AblationRow(configuration, label, result.n_queries,
+                                    {name: result.scores[name] for name, _ in ABLATION_COLUMNS},
+                                    result.timings["search_s"]))
+    return rows
+
+
+def format_ablation(rows: Sequence[AblationRow]) -> str:
+    """One line per configuration; per dataset its exact / category / hit@10."""
+    datasets = list(dict.fromkeys(r.dataset for r in rows))
+    configurations = list(dict.fromkeys(r.configuration for r in rows))
+    by = {(r.configuration, r.dataset): r for r in rows}
+    header = ["configuration"] + [f"{d} (n={by[(configurations[0], d)].n_queries}) {label}"
+                                  for d in datasets for _, label in ABLATION_COLUMNS]
+    lines = [header] + [[c] + [f"{by[(c, d)].scores[name]:.1f}" for d in datasets for name, _ in ABLATION_COLUMNS]
+                        for c in configurations]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(line, widths)))
+                     for line in lines)
 
 
 def _paired(a: ModelResult, b: ModelResult) -> PairedTest:
@@ -267,13 +386,14 @@ def comparison_rows(report: EvaluationReport) -> list[dict[str, Any]]:
     """One row per model, then the paper's reference rows; scores rounded to 0.1 point."""
     rows: list[dict[str, Any]] = []
     for r in report.results:
-        row: dict[str, Any] = {"model": r.model, "kind": r.kind, "corpus": r.corpus, "queries": r.n_queries}
+        row: dict[str, Any] = {"model": r.model, "kind": r.kind, "mode": r.mode, "corpus": r.corpus,
+                               "queries": r.n_queries}
         row.update({name: round(r.scores[name], 1) for name, _ in TABLE_COLUMNS})
         row["exact_match_ci95"] = "{:.1f}-{:.1f}".format(*r.ci95["exact_match"])
         row["category_match_ci95"] = "{:.1f}-{:.1f}".format(*r.ci95["category_match"])
         rows.append(row)
     for ref in report.references:
-        row = {"model": ref["label"], "kind": ref["kind"], "corpus": "full", "queries": 1000}
+        row = {"model": ref["label"], "kind": ref["kind"], "mode": "dense", "corpus": "full", "queries": 1000}
         row.update({name: ref.get(name, "") for name, _ in TABLE_COLUMNS})
         row.update({"exact_match_ci95": "", "category_match_ci95": ""})
         rows.append(row)
@@ -282,7 +402,7 @@ def comparison_rows(report: EvaluationReport) -> list[dict[str, Any]]:
 
 def format_table(report: EvaluationReport) -> str:
     """The stdout table: one row per model, then reference rows, then paired tests."""
-    header = ["model", "kind", "corpus", "queries", "exact % (95% CI)", "category % (95% CI)",
+    header = ["model", "kind", "mode", "corpus", "queries", "exact % (95% CI)", "category % (95% CI)",
               *[label for name, label in TABLE_COLUMNS[2:]]]
     lines: list[list[str]] = [header]
     for row in comparison_rows(report):
@@ -292,10 +412,10 @@ def format_table(report: EvaluationReport) -> str:
 
         ci_e = f" ({row['exact_match_ci95']})" if row["exact_match_ci95"] else ""
         ci_c = f" ({row['category_match_ci95']})" if row["category_match_ci95"] else ""
-        lines.append([row["model"], row["kind"], row["corpus"], str(row["queries"]), cell("exact_match") + ci_e,
+        lines.append([row["model"], row["kind"], row["mode"], row["corpus"], str(row["queries"]), cell("exact_match") + ci_e,
                       cell("category_match") + ci_c, *[cell(name) for name, _ in TABLE_COLUMNS[2:]]])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = "\n".join("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
+    text = "\n".join("  ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))).rstrip()
                      for line in lines)
     for t in report.paired:
         text += (f"\npaired: {t.model_a} vs {t.model_b}: exact match {t.exact_match_diff:+.1f} points "
@@ -305,7 +425,8 @@ def format_table(report: EvaluationReport) -> str:
 
 
 def _file_stem(result: ModelResult) -> str:
-    return re.sub(r"[^a-zA-Z0-9._-]+", "-", f"{resolve_model(result.model).slug}.{result.dataset}.{result.corpus}")
+    return re.sub(r"[^a-zA-Z0-9._-]+", "-",
+                  f"{resolve_model(result.model).slug}.{result.dataset}.{result.corpus}.{result.mode}")
 
 
 def write_outputs(report: EvaluationReport, out: Path) -> list[Path]:
@@ -346,7 +467,7 @@ def _plot(report: EvaluationReport, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [f"{r.model}\n({r.corpus})" for r in report.results]
+    names = [f"{r.model}\n({r.mode}, {r.corpus})" for r in report.results]
     xs = range(len(names))
     fig, ax = plt.subplots(figsize=(max(6.5, 2.2 * len(names) + 2), 5.5))
     for offset, metric, label in ((-0.2, "exact_match", "exact match"), (0.2, "category_match", "category match")):

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .codeset import CodeSet, resolve_code_set
+from pathlib import Path
+
+from .codeset import CodeSet, Synonym, resolve_code_set, synonyms
 from .collections import (
     SCHEMA,
+    CodeCollection,
     CollectionInfo,
     Store,
     StoreConfig,
@@ -21,8 +24,11 @@ from .collections import (
     check_compatible,
     collection_name,
     package_versions,
+    synonym_collection_name,
+    synonym_id,
 )
 from .errors import BadCodeSet, DamagedCollection, ModelMismatch
+from .lexical import build_index, index_ready
 from .models import ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model
 
 #: progress(done, total): codes embedded and written so far, out of the codes this run has to embed.
@@ -42,6 +48,8 @@ class IngestReport:
     rebuilt: bool
     seconds: float
     repaired: bool = False  # the collection was damaged (a crash mid-write) and was rebuilt from scratch
+    synonyms: int = 0  # synonym documents (inclusion terms, Includes notes) in the companion collection
+    lexical_built: bool = False  # this run (re)built the lexical index
 
 
 def _now() -> str:
@@ -101,37 +109,36 @@ def ingest(
                               progress, backend, started)
 
 
+def lexical_dir(store: Store, version: str) -> Path:
+    """Where the lexical index of one code-set version lives (see :meth:`Store.local_dir`)."""
+    return store.local_dir() / "lexical" / version
+
+
 def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bool, batch_size: int,
                    chunk_size: int, progress: Progress | None, backend: str | None, started: float) -> IngestReport:
     if not len(code_set):
         raise BadCodeSet(f"code set {code_set.version} holds no codes: nothing to ingest")
     name = collection_name(spec, code_set.version)
+    syn_name = synonym_collection_name(name)
 
     if rebuild and store.exists() and store.has(name):
-        store.delete(name)
-    collection = store.open(name) if store.exists() and store.has(name) else None
-    existing: set[str] = set()
-    repaired = False
-    if collection is not None:
-        check_compatible(CollectionInfo(name, 0, collection.metadata), spec, code_set.version)
-        made_with = str(collection.metadata.get("backend", "torch"))
-        if backend is not None and resolve_backend(spec, backend) != made_with:
-            raise ModelMismatch(f"collection {name} was made with backend {made_with}, not {backend}: "
-                                f"add --rebuild to embed it again with {backend}")
-        try:
-            existing = collection.ids()
-        except DamagedCollection:
-            # A crash mid-write can leave the index and Chroma's write log out of step. The collection
-            # is derived data: start it afresh rather than refuse to finish the ingest.
-            store.delete(name)
-            collection, repaired = None, True
+        store.delete(name)  # and its synonym companion
+    collection, existing, repaired = _open_existing(store, name, spec, code_set.version, backend)
+    synonym_collection, existing_syn, syn_repaired = _open_existing(store, syn_name, spec, code_set.version, backend)
+    if collection is None and synonym_collection is not None:  # a companion without its collection: start afresh
+        store.delete(syn_name)
+        synonym_collection, existing_syn = None, set()
 
     todo = [c for c in code_set if c.code not in existing]
-    if not todo and collection is not None:
-        if not collection.metadata.get("complete"):
-            collection.update_metadata(complete=True, code_count=len(code_set), updated_at=_now())
+    syn_records = [(synonym_id(syn, n), syn, code_set.get(syn.code)) for syn, n in _numbered(synonyms(code_set))]
+    syn_todo = [r for r in syn_records if r[0] not in existing_syn]
+    if not todo and not syn_todo and collection is not None and synonym_collection is not None:
+        for c in (collection, synonym_collection):
+            if not c.metadata.get("complete"):
+                c.update_metadata(complete=True, updated_at=_now())
+        lexical_built = _build_lexical(store, code_set, rebuild)
         return IngestReport(name, spec.name, code_set.version, len(code_set), 0, False, rebuild,
-                            time.perf_counter() - started)
+                            time.perf_counter() - started, synonyms=len(syn_records), lexical_built=lexical_built)
 
     if collection is None:
         embedder = embedder_for_ingest(spec, backend)
@@ -139,20 +146,73 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
     else:
         embedder = load_embedder(spec, str(collection.metadata.get("backend", "torch")))
         check_compatible(CollectionInfo(name, 0, collection.metadata), spec, code_set.version, embedder.dimension)
+    if synonym_collection is None:
+        meta = {**_collection_metadata(spec, code_set, embedder.dimension, embedder.backend),
+                "role": "synonyms", "main_collection": name, "code_count": len(syn_records)}
+        synonym_collection = store.create(syn_name, meta)
 
+    total, done = len(todo) + len(syn_todo), 0
+    if progress:
+        progress(0, total)
     # Globally length-sorted chunks: each batch holds texts of similar length, so little padding.
     todo.sort(key=lambda c: len(c.description))
-    done = 0
-    if progress:
-        progress(0, len(todo))
     for start in range(0, len(todo), chunk_size):
         chunk = todo[start : start + chunk_size]
         vectors = embedder.embed_documents([c.description for c in chunk], batch_size=batch_size)
         collection.upsert(chunk, vectors, code_set.version)
         done += len(chunk)
         if progress:
-            progress(done, len(todo))
-
+            progress(done, total)
     collection.update_metadata(complete=True, code_count=len(code_set), updated_at=_now())
+
+    syn_todo.sort(key=lambda r: len(r[1].short))
+    for start in range(0, len(syn_todo), chunk_size):
+        records = syn_todo[start : start + chunk_size]
+        vectors = embedder.embed_documents([r[1].short for r in records], batch_size=batch_size)
+        synonym_collection.upsert_synonyms(records, vectors, code_set.version)
+        done += len(records)
+        if progress:
+            progress(done, total)
+    synonym_collection.update_metadata(complete=True, code_count=len(syn_records), updated_at=_now())
+    lexical_built = _build_lexical(store, code_set, rebuild)
     return IngestReport(name, spec.name, code_set.version, len(code_set), len(todo), bool(existing), rebuild,
-                        time.perf_counter() - started, repaired)
+                        time.perf_counter() - started, repaired or syn_repaired, len(syn_records), lexical_built)
+
+
+def _build_lexical(store: Store, code_set: CodeSet, rebuild: bool) -> bool:
+    """Build the lexical index when missing, stale or asked to; whether it was built."""
+    directory = lexical_dir(store, code_set.version)
+    if not rebuild and index_ready(directory, code_set.version):
+        return False
+    build_index(directory, code_set, synonyms(code_set))
+    return True
+
+
+def _numbered(items: tuple[Synonym, ...]) -> list[tuple[Synonym, int]]:
+    """Each synonym with its number among its code's synonyms (1, 2, ...), for stable ids."""
+    counts: dict[str, int] = {}
+    out = []
+    for syn in items:
+        counts[syn.code] = counts.get(syn.code, 0) + 1
+        out.append((syn, counts[syn.code]))
+    return out
+
+
+def _open_existing(store: Store, name: str, spec: ModelSpec, version: str,
+                   backend: str | None) -> tuple[CodeCollection | None, set[str], bool]:
+    """An existing collection checked against the model, its ids, and whether it had to be dropped as damaged."""
+    collection = store.open(name) if store.exists() and store.has(name) else None
+    if collection is None:
+        return None, set(), False
+    check_compatible(CollectionInfo(name, 0, collection.metadata), spec, version)
+    made_with = str(collection.metadata.get("backend", "torch"))
+    if backend is not None and resolve_backend(spec, backend) != made_with:
+        raise ModelMismatch(f"collection {name} was made with backend {made_with}, not {backend}: "
+                            f"add --rebuild to embed it again with {backend}")
+    try:
+        return collection, collection.ids(), False
+    except DamagedCollection:
+        # A crash mid-write can leave the index and Chroma's write log out of step. The collection
+        # is derived data: start it afresh rather than refuse to finish the ingest.
+        store.delete(name)
+        return None, set(), True

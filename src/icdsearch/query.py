@@ -1,21 +1,84 @@
-"""Query: the k codes nearest to what a user wrote.
+"""Query: the k codes that best match what a user wrote.
+
+Two modes. ``dense`` is the paper's setup: embed the query, take the nearest code descriptions. ``hybrid``
+(the default) is what a coder would trust: the query's abbreviations and lay words are expanded and its
+misspellings corrected (:mod:`shorthand`, :mod:`lexical`); dense search runs over descriptions *and*
+ICD-10-CM's synonyms (inclusion terms, Includes notes; a code scores by its best document); a BM25 ranking
+over the same text is fused with it by reciprocal rank fusion; and laterality / encounter words steer among
+sibling codes (:mod:`steering`). Each part can be switched off (:class:`Pipeline`), so ``evaluate
+--ablation`` can show what it adds.
 
 A query that is itself a code ("E11.9", "e119", "E119") answers that code first, then its nearest
-neighbours by stored vector (no model needed). Everything else is embedded with the collection's model.
+neighbours by stored vector (no model needed).
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import replace
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .codeset import CodeSet, code_set_version, normalize_code
-from .collections import CodeCollection, CollectionInfo, Store, StoreConfig, as_store, check_compatible, collection_name
+from .collections import (
+    CodeCollection,
+    CollectionInfo,
+    Store,
+    StoreConfig,
+    as_store,
+    check_compatible,
+    collection_name,
+    synonym_collection_name,
+)
 from .errors import BadQuery, CollectionNotFound, IncompleteCollection
 from .models import ModelSpec, load_embedder, resolve_model
 from .results import Hit
+
+if TYPE_CHECKING:
+    from .lexical import LexicalIndex
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Which parts of retrieval a search uses. All off is the paper's dense setup."""
+
+    synonyms: bool = True  # dense search over ICD-10-CM synonyms too, a code scoring by its best document
+    lexical: bool = True  # BM25 ranking fused with the dense one (reciprocal rank fusion)
+    abbreviations: bool = True  # expand abbreviations / shorthand / lay words, correct misspellings
+    steering: bool = True  # laterality and encounter words pick among sibling codes
+    depth: int = 100  # candidates each ranker contributes
+    rrf_k: float = 30.0  # reciprocal rank fusion constant (tuned on the shorthand tune split)
+    lexical_weight: float = 0.5  # weight of the BM25 ranking against the dense one (1; tuned likewise)
+
+    @property
+    def dense_only(self) -> bool:
+        return not (self.synonyms or self.lexical or self.abbreviations or self.steering)
+
+
+MODES: dict[str, Pipeline] = {"hybrid": Pipeline(), "dense": Pipeline(False, False, False, False)}
+DEFAULT_MODE = "hybrid"
+#: evaluate --ablation: the paper's setup, each part added alone, then everything.
+ABLATION: tuple[tuple[str, Pipeline], ...] = (
+    ("dense (paper)", MODES["dense"]),
+    ("+ synonyms", Pipeline(True, False, False, False)),
+    ("+ lexical fusion", Pipeline(False, True, False, False)),
+    ("+ abbreviations", Pipeline(False, False, True, False)),
+    ("+ steering", Pipeline(False, False, False, True)),
+    ("all (hybrid)", MODES["hybrid"]),
+)
+
+
+def resolve_mode(mode: str | Pipeline | None = None) -> Pipeline:
+    if isinstance(mode, Pipeline):
+        return mode
+    name = mode or DEFAULT_MODE
+    if name not in MODES:
+        raise BadQuery(f"unknown mode {name!r}: choose one of {', '.join(MODES)}")
+    return MODES[name]
 
 MAX_K = 1000
 #: Longer text is refused rather than silently cut: the model reads at most a few hundred tokens.
@@ -96,9 +159,11 @@ def search_many(
     store: Store | StoreConfig | str | None = None,
     billable_only: bool = False,
     category: str | None = None,
+    mode: str | Pipeline | None = None,
 ) -> list[list[Hit]]:
     """Ranked hits for each query, in order. Text queries are embedded together in one batch."""
     k = validate_k(k)
+    pipeline = resolve_mode(mode)
     texts = [_validate_text(q) for q in queries]
     where = build_where(billable_only, category)
     spec, collection, info = open_collection(model, codes, store)
@@ -114,7 +179,13 @@ def search_many(
 
     pending = [i for i, r in enumerate(results) if r is None]
     if pending:
-        for i, hits in zip(pending, dense_search(spec, collection, info, [texts[i] for i in pending], k, where)):
+        if pipeline.dense_only:
+            found = dense_search(spec, collection, info, [texts[i] for i in pending], k, where)
+        else:
+            retriever = Retriever.open(as_store(store), spec, collection, info, pipeline)
+            found = retriever.search([texts[i] for i in pending], k, billable_only=billable_only,
+                                     category=_category(category))
+        for i, hits in zip(pending, found):
             results[i] = hits
     return [r or [] for r in results]
 
@@ -152,11 +223,164 @@ def search(
     store: Store | StoreConfig | str | None = None,
     billable_only: bool = False,
     category: str | None = None,
+    mode: str | Pipeline | None = None,
 ) -> list[Hit]:
-    """The k codes nearest to ``query``, best first."""
+    """The k codes that best match ``query``, best first (``mode``: "hybrid", the default, or "dense")."""
     return search_many([query], k, model=model, codes=codes, store=store,
-                       billable_only=billable_only, category=category)[0]
+                       billable_only=billable_only, category=category, mode=mode)[0]
 
 
 def _rerank(hits: list[Hit]) -> list[Hit]:
     return [replace(h, rank=rank) for rank, h in enumerate(hits, 1)]
+
+
+def _category(category: str | None) -> str | None:
+    return category.strip().upper() if category else None
+
+
+@functools.lru_cache(maxsize=4)
+def _load_lexical(directory: Path, stamp: float) -> LexicalIndex:
+    from .lexical import LexicalIndex
+
+    return LexicalIndex.load(directory)
+
+
+def lexical_index(store: Store, version: str) -> LexicalIndex:
+    """The store's lexical index for a code-set version, loaded once per process (reloaded if rebuilt)."""
+    from .ingest import lexical_dir
+
+    directory = lexical_dir(store, version)
+    meta = directory / "meta.json"
+    if not meta.is_file():
+        raise IncompleteCollection(f"{store.describe()} has no lexical index for code set {version} on this "
+                                   "machine: run `icdsearch ingest` (with the same -m and --codes) to build it, "
+                                   "or search with --mode dense")
+    return _load_lexical(directory, meta.stat().st_mtime)
+
+
+@dataclass
+class Retriever:
+    """Hybrid retrieval over one ingested collection: the parts :class:`Pipeline` switches on."""
+
+    spec: ModelSpec
+    collection: CodeCollection
+    info: CollectionInfo
+    pipeline: Pipeline
+    lexical: LexicalIndex
+    synonyms: CodeCollection | None
+
+    @classmethod
+    def open(cls, store: Store, spec: ModelSpec, collection: CodeCollection, info: CollectionInfo,
+             pipeline: Pipeline) -> Retriever:
+        synonyms = None
+        if pipeline.synonyms:
+            name = synonym_collection_name(collection.name)
+            try:
+                synonyms = store.open(name)
+            except CollectionNotFound:
+                synonyms = None
+            if synonyms is None or not synonyms.metadata.get("complete"):
+                raise IncompleteCollection(
+                    f"collection {collection.name} has no complete synonym index ({name}): run "
+                    f"`icdsearch ingest -m {spec.name}` (with the same --codes) to add it, or search with --mode dense"
+                )
+        return cls(spec, collection, info, pipeline, lexical_index(store, info.code_set_version), synonyms)
+
+    def rewrite(self, text: str) -> str:
+        """The query in ICD-10-CM's words: abbreviations and lay words expanded, misspellings corrected."""
+        if not self.pipeline.abbreviations:
+            return text
+        from .shorthand import default_expander
+
+        return self.lexical.correct(default_expander().expand(text))
+
+    def allowed(self, billable_only: bool, category: str | None, ids: Sequence[str] | None) -> np.ndarray | None:
+        """Which codes may be answered (bool per code of the lexical index), or None for all."""
+        if not billable_only and category is None and ids is None:
+            return None
+        mask = np.ones(len(self.lexical.codes), dtype=bool)
+        if billable_only:
+            mask &= self.lexical.billable
+        if category is not None:
+            mask &= np.array([c.startswith(category) for c in self.lexical.codes])
+        if ids is not None:
+            keep = np.zeros_like(mask)
+            keep[[self.lexical.position[c] for c in ids if c in self.lexical.position]] = True
+            mask &= keep
+        return mask
+
+    def search(self, texts: Sequence[str], k: int, *, billable_only: bool = False, category: str | None = None,
+               ids: Sequence[str] | None = None, batch_size: int = 256) -> list[list[Hit]]:
+        """Ranked hits per text. With ``ids``, only those codes are searched (exactly)."""
+        from .steering import parse_intent, steer
+
+        rewritten = [self.rewrite(t) for t in texts]
+        # Headers stay in the ranking so that, with billable_only, steering can hand their place to their
+        # best-fitting billable descendant; only the final answer is limited to billable codes.
+        where = build_where(False, category)
+        allowed = self.allowed(False, category, ids)
+        answerable = self.allowed(billable_only, category, ids)
+        depth = max(self.pipeline.depth, k)
+        vectors = load_embedder(self.spec, str(self.info.metadata.get("backend", "torch"))).embed_queries(rewritten)
+        check_compatible(self.info, self.spec, self.info.code_set_version, dimension=vectors.shape[1])
+
+        dense = self._dense(self.collection, vectors, depth, where, ids, batch_size)
+        syn = self._dense(self.synonyms, vectors, depth, where, ids, batch_size, True) if self.synonyms else None
+
+        position, codes = self.lexical.position, self.lexical.codes
+        out: list[list[Hit]] = []
+        for q, text in enumerate(rewritten):
+            best: dict[str, tuple[float, str]] = {}  # code -> (distance, id of its best document)
+            for doc, distance in [*dense[q], *(syn[q] if syn else [])]:
+                code = doc.split("~", 1)[0]
+                if code not in best or distance < best[code][0]:
+                    best[code] = (distance, doc)
+            dense_rank = sorted(best, key=lambda c: (best[c][0], c))
+            fused = self._fuse(dense_rank, text, depth, allowed)
+            indices = [position[c] for c in fused if c in position]
+            if self.pipeline.steering:
+                indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
+                                limit=3 * k)
+            top = [codes[i] for i in indices if answerable is None or answerable[i]][:k]
+            out.append(self._hits(top, best, vectors[q]))
+        return out
+
+    def _hits(self, top: list[str], best: dict[str, tuple[float, str]], vector: np.ndarray) -> list[Hit]:
+        """Hits for the final codes: metadata from the store, the distance of each code's best document
+        (computed for codes only the lexical ranking or steering brought), the synonym that matched."""
+        found = self.collection.score(top, vector)
+        via_synonym = {c: best[c][1] for c in top if c in best and best[c][1] != c}
+        matched = self.synonyms.documents(list(via_synonym.values())) if self.synonyms and via_synonym else {}
+        hits = []
+        for code in top:
+            if code not in found:
+                continue
+            hit = found[code]
+            if code in best:
+                hit = replace(hit, distance=best[code][0], matched=matched.get(via_synonym.get(code, ""), ""))
+            hits.append(replace(hit, rank=len(hits) + 1))
+        return hits
+
+    def _dense(self, collection: CodeCollection, vectors: np.ndarray, depth: int, where: dict[str, Any] | None,
+               ids: Sequence[str] | None, batch_size: int, synonyms: bool = False) -> list[list[tuple[str, float]]]:
+        """(document id, distance) of the nearest documents per vector; exact over ``ids``' documents if given."""
+        if ids is not None:
+            return collection.exact_nearest(vectors, depth, ids, by_code=synonyms)
+        found: list[list[tuple[str, float]]] = []
+        for start in range(0, len(vectors), batch_size):
+            found += collection.nearest(vectors[start : start + batch_size], depth, where)
+        return found
+
+    def _fuse(self, dense_rank: list[str], text: str, depth: int, allowed: np.ndarray | None) -> list[str]:
+        """Reciprocal rank fusion of the dense ranking with the BM25 one (the dense ranking alone if off)."""
+        if not self.pipeline.lexical:
+            return dense_rank
+        kk, weight = self.pipeline.rrf_k, self.pipeline.lexical_weight
+        score: dict[str, float] = {}
+        for rank, code in enumerate(dense_rank[:depth], 1):
+            score[code] = 1.0 / (kk + rank)
+        codes = self.lexical.codes
+        for rank, (index, _) in enumerate(self.lexical.top_codes(text, depth, allowed), 1):
+            code = codes[index]
+            score[code] = score.get(code, 0.0) + weight / (kk + rank)
+        return sorted(score, key=lambda c: (-score[c], c))

@@ -1,0 +1,222 @@
+"""Lexical ranking: BM25 over code descriptions and their ICD-10-CM synonyms, persisted beside the store.
+
+Built at ingest with bm25s (Lucene BM25, English stop words, Snowball stemmer from PyStemmer) and saved in
+bm25s's own format, plus what a query needs without Chroma or simple_icd_10_cm: the code list, the
+billable flags, the document-to-code map, the surface vocabulary (for spelling correction) and the
+variant table (for laterality/encounter steering). The query path reads those files with numpy alone and
+scores exactly as ``bm25s.BM25.get_scores`` does (a test holds them equal): importing bm25s pulls in scipy,
+0.3 s that a one-shot query should not pay.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .codeset import CodeSet, Synonym
+from .errors import StoreError
+from .steering import VariantTable
+
+FORMAT = 3
+#: bm25s's default pattern wants 2+ characters; ICD-10-CM needs "type 2", "stage 3", "C5".
+TOKEN_PATTERN = r"(?u)\b\w+\b"
+_TOKEN = re.compile(TOKEN_PATTERN)
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
+STEMMER = "english"
+
+
+def lexical_text(synonym: Synonym) -> str:
+    """A synonym as the lexical index reads it: without its nonessential modifiers, as dense search does
+    (with them, "hypertension (arterial) (benign) (essential) ..." would be a long, weak match for "hypertension")."""
+    return synonym.short
+
+
+def build_index(directory: Path, code_set: CodeSet, synonyms: Sequence[Synonym]) -> None:
+    """Write the lexical index of ``code_set`` (descriptions and synonyms) to ``directory``, atomically."""
+    import bm25s
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    codes = [c.code for c in code_set]
+    position = {code: i for i, code in enumerate(codes)}
+    kept = [s for s in synonyms if s.code in position]
+    texts = [c.description for c in code_set] + [lexical_text(s) for s in kept]
+    doc_code = np.array(list(range(len(codes))) + [position[s.code] for s in kept], dtype=np.int32)
+
+    tokens = bm25s.tokenize(texts, stopwords=list(STOPWORDS_EN), stemmer=Stemmer.Stemmer(STEMMER),
+                            token_pattern=TOKEN_PATTERN,
+                            return_ids=False, show_progress=False)
+    retriever = bm25s.BM25()
+    retriever.index(tokens, show_progress=False)
+
+    words = Counter(w for text in texts for w in set(_WORD.findall(text.lower())))
+    table = VariantTable.build(codes, [c.description for c in code_set], [c.billable for c in code_set])
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    retriever.save(str(tmp), show_progress=False)
+    np.save(tmp / "doc_code.npy", doc_code)
+    np.save(tmp / "billable.npy", np.array([c.billable for c in code_set], dtype=bool))
+    (tmp / "codes.txt").write_text("\n".join(codes), encoding="utf-8")
+    np.savez(tmp / "variants.npz", group=table.group, side=table.side, suffix=table.suffix, end=table.end)
+    (tmp / "words.json").write_text(json.dumps(dict(words)), encoding="utf-8")
+    (tmp / "meta.json").write_text(json.dumps({
+        "format": FORMAT, "code_set_version": code_set.version, "codes": len(codes), "documents": len(texts),
+        "synonyms": len(kept), "stopwords": list(STOPWORDS_EN), "stemmer": STEMMER,
+        "suffixes": list(table.suffixes), "bm25s": bm25s.__version__,
+    }), encoding="utf-8")
+    if directory.exists():
+        shutil.rmtree(directory)
+    os.replace(tmp, directory)
+
+
+def index_ready(directory: Path, version: str) -> bool:
+    try:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return meta.get("format") == FORMAT and meta.get("code_set_version") == version
+
+
+@dataclass
+class LexicalIndex:
+    """A loaded lexical index: BM25 scores per code, spelling correction, the variant table."""
+
+    directory: Path
+    codes: list[str]
+    billable: np.ndarray
+    doc_code: np.ndarray
+    variants: VariantTable
+    _data: np.ndarray
+    _indices: np.ndarray
+    _indptr: np.ndarray
+    _vocab: dict[str, int]
+    _stopwords: frozenset[str]
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        try:
+            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+            if meta.get("format") != FORMAT:
+                raise StoreError(f"lexical index {directory} has format {meta.get('format')}, not {FORMAT}: "
+                                 "run `icdsearch ingest` to rebuild it")
+            variants = np.load(directory / "variants.npz")
+            billable = np.load(directory / "billable.npy")
+            return cls(
+                directory=directory,
+                codes=(directory / "codes.txt").read_text(encoding="utf-8").split("\n"),
+                billable=billable,
+                doc_code=np.load(directory / "doc_code.npy"),
+                variants=VariantTable(variants["group"], variants["side"], variants["suffix"], tuple(meta["suffixes"]),
+                                      billable, variants["end"]),
+                _data=np.load(directory / "data.csc.index.npy", mmap_mode="r"),
+                _indices=np.load(directory / "indices.csc.index.npy", mmap_mode="r"),
+                _indptr=np.load(directory / "indptr.csc.index.npy"),
+                _vocab=json.loads((directory / "vocab.index.json").read_text(encoding="utf-8")),
+                _stopwords=frozenset(meta["stopwords"]),
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise StoreError(f"lexical index {directory} cannot be read ({exc}): run `icdsearch ingest` "
+                             "to rebuild it") from None
+
+    @functools.cached_property
+    def position(self) -> dict[str, int]:
+        return {code: i for i, code in enumerate(self.codes)}
+
+    @functools.cached_property
+    def _stem(self):  # type: ignore[no-untyped-def]
+        import Stemmer
+
+        return Stemmer.Stemmer(STEMMER).stemWord
+
+    def tokens(self, text: str) -> list[str]:
+        """The query's tokens exactly as bm25s.tokenize makes them (lower case, stop words out, stemmed)."""
+        stem = self._stem
+        return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in self._stopwords]
+
+    def document_scores(self, text: str) -> np.ndarray:
+        """BM25 score of every document (descriptions, then synonyms), as bm25s.BM25.get_scores."""
+        ids = [self._vocab[t] for t in self.tokens(text) if t in self._vocab]
+        scores = np.zeros(len(self.doc_code), dtype=np.float32)
+        for t in ids:
+            start, end = self._indptr[t], self._indptr[t + 1]
+            np.add.at(scores, self._indices[start:end], self._data[start:end])
+        return scores
+
+    def top_codes(self, text: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The n best codes (index, score), a code scoring by its best document; ``allowed``: bool per code."""
+        scores = self.document_scores(text)
+        docs = np.flatnonzero(scores)
+        if not len(docs):
+            return []
+        per_code = np.zeros(len(self.codes), dtype=np.float32)
+        np.maximum.at(per_code, self.doc_code[docs], scores[docs])
+        if allowed is not None:
+            per_code[~allowed] = 0.0
+        nonzero = np.flatnonzero(per_code)
+        if len(nonzero) > n:
+            nonzero = nonzero[np.argpartition(-per_code[nonzero], n - 1)[:n]]
+        order = nonzero[np.lexsort((nonzero, -per_code[nonzero]))]
+        return [(int(i), float(per_code[i])) for i in order]
+
+    @functools.cached_property
+    def word_counts(self) -> dict[str, int]:
+        """Surface words of the indexed text and how many documents use each."""
+        return json.loads((self.directory / "words.json").read_text(encoding="utf-8"))
+
+    @functools.cached_property
+    def _words(self) -> dict[int, list[tuple[str, int]]]:
+        by_length: dict[int, list[tuple[str, int]]] = {}
+        for word, count in self.word_counts.items():
+            by_length.setdefault(len(word), []).append((word, count))
+        return by_length
+
+    def known(self, word: str) -> bool:
+        """Whether ICD-10-CM's text uses the word, or another form of it ("tired": "tire")."""
+        return word in self.word_counts or self._stem(word) in self._vocab
+
+    def correct(self, text: str, protected: frozenset[str] = frozenset()) -> str:
+        """Words ICD-10-CM never uses (in any form), of 4+ letters, replaced by the closest word it does use.
+
+        Conservative, so that plain English is left alone: the same first letter, at most 1 edit for words
+        of up to 7 letters, 2 beyond; ties go to the more frequent word.
+        """
+        import Levenshtein
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            low = word.lower()
+            if len(low) < 4 or low in protected or low in self._stopwords or self.known(low):
+                return word
+            limit = 1 if len(low) <= 7 else 2
+            best: tuple[int, int, str] | None = None
+            for length in range(len(low) - limit, len(low) + limit + 1):
+                for candidate, count in self._words.get(length, ()):
+                    if candidate[0] != low[0]:
+                        continue
+                    d = Levenshtein.distance(low, candidate, score_cutoff=limit + 1)
+                    if d == 2 and _swapped(low, candidate):
+                        d = 1  # "rigth": one slip of the fingers, not two
+                    if d <= limit and (best is None or (d, -count) < best[:2]):
+                        best = (d, -count, candidate)
+            return best[2] if best else word
+
+        return re.sub(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", fix, text)
+
+
+def _swapped(a: str, b: str) -> bool:
+    """Whether b is a with two adjacent letters swapped."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]

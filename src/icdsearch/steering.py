@@ -1,0 +1,202 @@
+"""Code-aware answers: laterality and encounter words in a query steer among sibling codes.
+
+ICD-10-CM often has one code per side (right / left / bilateral / unspecified) and per encounter
+(initial / subsequent / sequela, with fracture healing details). Such siblings share a description once
+the side and encounter words are taken out: that shared text, within one category, is a *variant group*.
+After ranking, each group is answered first by the member that matches what the query says
+("sprained right ankle, first visit" -> the right-side, initial-encounter code), and by the unspecified
+side when the query names none, as a coder would.
+
+Pure functions over arrays built at ingest (:func:`variant_table`), no model and no store.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SIDES = ("", "right", "left", "bilateral", "unspecified")  # index 0: the description names no side
+_SIDE_WORD = re.compile(r"\b(right|left|bilateral|unspecified)\b", re.IGNORECASE)
+_ENCOUNTER = re.compile(r",?\s*\b((?:initial|subsequent) encounter\b.*|sequela)$", re.IGNORECASE)
+
+
+def variant_key(description: str) -> tuple[str, int, str]:
+    """(group text, side index, encounter suffix) of one description."""
+    text = description.strip()
+    suffix = ""
+    found = _ENCOUNTER.search(text)
+    if found:
+        suffix = found.group(1).lower()
+        text = text[: found.start()]
+    sides = [m.group(1).lower() for m in _SIDE_WORD.finditer(text)]
+    named = [s for s in sides if s != "unspecified"]
+    side = SIDES.index(named[0]) if named else (SIDES.index("unspecified") if sides else 0)
+    return _SIDE_WORD.sub("*", text.lower()), side, suffix
+
+
+@dataclass(frozen=True)
+class VariantTable:
+    """Per code index: variant group (-1: alone), side index, encounter-suffix index, billable flag, and the
+    end of its descendants (codes come in tabular order, so a code's descendants directly follow it)."""
+
+    group: np.ndarray
+    side: np.ndarray
+    suffix: np.ndarray
+    suffixes: tuple[str, ...]
+    billable: np.ndarray
+    end: np.ndarray
+
+    @classmethod
+    def build(cls, codes: Sequence[str], descriptions: Sequence[str], billable: Sequence[bool]) -> VariantTable:
+        keys: dict[tuple[str, str], int] = {}
+        suffixes: dict[str, int] = {"": 0}
+        group = np.empty(len(codes), dtype=np.int32)
+        side = np.zeros(len(codes), dtype=np.int8)
+        suffix = np.zeros(len(codes), dtype=np.int16)
+        for i, (code, description) in enumerate(zip(codes, descriptions)):
+            key, side[i], text = variant_key(description)
+            group[i] = keys.setdefault((code[:3], key), len(keys))
+            suffix[i] = suffixes.setdefault(text, len(suffixes))
+        sizes = np.bincount(group, minlength=len(keys))
+        group[sizes[group] < 2] = -1
+        end = np.arange(1, len(codes) + 1, dtype=np.int32)
+        stack: list[int] = []
+        for i, code in enumerate(codes):
+            while stack and not code.startswith(codes[stack[-1]]):
+                end[stack.pop()] = i
+            stack.append(i)
+        for i in stack:
+            end[i] = len(codes)
+        return cls(group, side, suffix, tuple(suffixes), np.asarray(billable, dtype=bool), end)
+
+    @functools.cached_property
+    def _members(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.group, kind="stable")
+        groups = self.group[order]
+        starts = np.searchsorted(groups, np.arange(int(self.group.max()) + 2))
+        return order, starts
+
+    def members(self, g: int) -> np.ndarray:
+        order, starts = self._members
+        return order[starts[g] : starts[g + 1]]
+
+    def fit(self, intent: Intent, indices: np.ndarray) -> np.ndarray:
+        """:func:`preference` of each code index, vectorised."""
+        side_score = np.array([preference(intent, s, "") for s in range(len(SIDES))])
+        suffix_score = np.array([preference(intent, 0, text) - preference(intent, 0, "") for text in self.suffixes])
+        return side_score[self.side[indices]] + suffix_score[self.suffix[indices]]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a query says about side and encounter."""
+
+    side: str = ""  # right | left | bilateral | "" (not said)
+    encounter: str = ""  # initial | subsequent | sequela | ""
+    details: tuple[str, ...] = ()  # open, closed, routine healing, delayed healing, nonunion, malunion
+
+
+_INTENT_SIDE = (
+    ("bilateral", re.compile(r"\b(bilateral|both (sides|eyes|ears|knees|hips|legs|arms|feet|hands|breasts|lungs|kidneys)|b/l)\b")),
+    ("right", re.compile(r"\b(right|rt)\b")),
+    ("left", re.compile(r"\b(left|lt)\b")),
+)
+_INTENT_ENCOUNTER = (
+    ("sequela", re.compile(r"\b(sequela|sequelae|late effects?|residual effects?)\b")),
+    ("subsequent", re.compile(r"\b(subsequent|follow[- ]?up|f/u|recheck|return visit|healing|second visit|aftercare)\b")),
+    ("initial", re.compile(r"\b(initial|first (visit|encounter|time|presentation)|new injury|acute injury|er visit|ed visit|emergency)\b")),
+)
+_DETAILS = ("open", "closed", "routine healing", "delayed healing", "nonunion", "malunion")
+
+
+def parse_intent(text: str) -> Intent:
+    low = text.lower()
+    sides = [name for name, pattern in _INTENT_SIDE if pattern.search(low)]
+    side = sides[0] if len(sides) == 1 else ("bilateral" if {"right", "left"} <= set(sides) else "")
+    encounter = next((name for name, pattern in _INTENT_ENCOUNTER if pattern.search(low)), "")
+    details = tuple(d for d in _DETAILS if re.search(rf"\b{d}\b", low))
+    return Intent(side, encounter, details)
+
+
+def preference(intent: Intent, side: int, suffix: str) -> float:
+    """How well one member of a variant group fits the query (higher is better)."""
+    score = 0.0
+    name = SIDES[side]
+    if intent.side:
+        score += 2.0 if name == intent.side else (-1.0 if name in ("unspecified", "") else -2.0)
+    elif name == "unspecified":
+        score += 1.0  # no side said: a coder codes the unspecified side
+    elif name == "":
+        score += 0.9
+    if intent.encounter and suffix:
+        score += 2.0 if suffix.startswith(intent.encounter) else -2.0
+    for detail in intent.details:
+        if detail in suffix:
+            score += 0.5
+    return score
+
+
+#: A header code with at most this many descendants may hand its place to one that fits the query better.
+MAX_DESCENDANTS = 64
+
+
+def steer(ranked: Sequence[int], intent: Intent, table: VariantTable, billable_first: bool = False,
+          limit: int | None = None) -> list[int]:
+    """Reorder code indices so each variant group is first answered by its best-fitting member.
+
+    ``ranked`` is the fused ranking (best first). The first time a group appears, its slot goes to the
+    member with the highest :func:`preference` (ties keep the ranked member, then its encounter), and the
+    ranked member comes next; later members keep their own places. A non-billable header ("S93.4 Sprain of
+    ankle") is preceded by its best-fitting billable descendant when the query names a side or an encounter,
+    or always with ``billable_first``: one of its descendants among the ranked codes, or any descendant if
+    it has at most MAX_DESCENDANTS. Other codes are untouched; past ``limit`` output codes, nothing moves.
+    """
+    out: list[int] = []
+    placed: set[int] = set()
+    rank = {index: r for r, index in enumerate(ranked)}
+    for index in ranked:
+        if limit is not None and len(out) >= limit:
+            out += [i for i in ranked if i not in placed]
+            break
+        if index in placed:
+            continue
+        if not table.billable[index] and (billable_first or intent.side or intent.encounter):
+            child = _best_descendant(index, intent, table, placed, rank)
+            own = float(table.fit(intent, np.array([index]))[0])
+            if child is not None and (billable_first or float(table.fit(intent, np.array([child]))[0]) > own):
+                out.append(child)
+                placed.add(child)
+        g = int(table.group[index])
+        if g >= 0:
+            members = np.array([m for m in table.members(g).tolist() if m not in placed], dtype=np.int64)
+            if len(members):
+                # Unless the query says otherwise, stay with the ranked member's encounter suffix.
+                score = table.fit(intent, members) + 0.25 * (table.suffix[members] == table.suffix[index])
+                score = score + 0.01 * (members == index)
+                best = int(members[int(np.argmax(score))])
+                if best != index:
+                    out.append(best)
+                    placed.add(best)
+        out.append(index)
+        placed.add(index)
+    return out
+
+
+def _best_descendant(index: int, intent: Intent, table: VariantTable, placed: set[int],
+                     rank: dict[int, int]) -> int | None:
+    """The billable descendant of a header that fits the query best; ties go to the better ranked one."""
+    first, last = index + 1, int(table.end[index])
+    if last - first <= MAX_DESCENDANTS:
+        pool = np.arange(first, last)
+    else:
+        pool = np.array(sorted(i for i in rank if first <= i < last), dtype=np.int64)
+    pool = np.array([i for i in pool.tolist() if table.billable[i] and i not in placed], dtype=np.int64)
+    if not len(pool):
+        return None
+    order = np.array([rank.get(i, len(rank) + i) for i in pool.tolist()])
+    score = table.fit(intent, pool) - 1e-6 * order / (len(rank) + len(table.end))
+    return int(pool[int(np.argmax(score))])

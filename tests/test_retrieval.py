@@ -1,0 +1,287 @@
+"""Hybrid retrieval: abbreviations, the lexical index, laterality/encounter steering, synonyms, fusion.
+
+Unit tests run on real FY2026 data (subsets) and the real bm25s; the integration tests ingest with the
+hashing embedder (fast, deterministic) into a real embedded Chroma store.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from icdsearch import ingest, search
+from icdsearch.codeset import CodeSet, default_code_set, synonyms
+from icdsearch.collections import StoreConfig, as_store, synonym_collection_name
+from icdsearch.errors import BadDataset, BadQuery, IncompleteCollection, StoreError
+from icdsearch.ingest import lexical_dir
+from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready
+from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
+from icdsearch.shorthand import Expander, default_expander, load_abbreviations
+from icdsearch.steering import Intent, VariantTable, parse_intent, steer, variant_key
+
+from .conftest import HASH
+
+
+@pytest.fixture(scope="module")
+def ankle_codes() -> CodeSet:
+    """Real codes: ankle sprains (S93.4-), essential hypertension (I1-), type 2 diabetes (E11)."""
+    return default_code_set().subset(lambda c: c.code.startswith(("S93.4", "I1", "E11", "M25.56")), "ankle")
+
+
+@pytest.fixture(scope="module")
+def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    directory = tmp_path_factory.mktemp("lexical") / ankle_codes.version
+    build_index(directory, ankle_codes, synonyms(ankle_codes))
+    return LexicalIndex.load(directory)
+
+
+# ------------------------------------------------------------------------------------------ abbreviations
+
+
+@pytest.mark.parametrize("text, expanded", [
+    ("T2DM w/o complications", "type 2 diabetes mellitus without complications"),
+    ("HTN", "hypertension"),
+    ("hx of MI", "history of myocardial infarction"),
+    ("s/p fall, R wrist fx init", "status post fall, right wrist fracture initial encounter"),
+    ("AF w RVR", "atrial fibrillation with rapid ventricular response"),
+    ("heart attack", "myocardial infarction"),
+    ("a  fib", "atrial fibrillation"),  # a multi-word term matches across any whitespace
+])
+def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
+    assert default_expander().expand(text) == expanded
+
+
+def test_case_marked_terms_expand_only_in_capitals() -> None:
+    expander = default_expander()
+    assert expander.expand("PE") == "pulmonary embolism"
+    assert expander.expand("pe exam") == "pe exam"  # "pe" is not the abbreviation
+    assert expander.expand("ED") == "erectile dysfunction" and expander.expand("Ed") == "Ed"
+
+
+def test_words_containing_a_term_are_left_alone() -> None:
+    assert default_expander().expand("chtn dmx w/oo") == "chtn dmx w/oo"
+
+
+def test_bundled_list_is_well_formed() -> None:
+    rows = load_abbreviations()
+    assert len(rows) >= 150
+    assert {r.kind for r in rows} == {"abbreviation", "shorthand", "lay"}
+    for term in ("htn", "t2dm", "ckd", "copd", "afib", "sob", "w/o", "hx"):
+        assert any(r.term.lower() == term for r in rows), term
+
+
+@pytest.mark.parametrize("content, message", [
+    ("term,expansion,kind,case\nhtn,,abbreviation,any\n", "row 2"),
+    ("term,expansion,kind,case\nhtn,hypertension,acronym,any\n", "kind"),
+    ("term,expansion,kind,case\nhtn,hypertension,abbreviation,any\nHTN,high,abbreviation,any\n", "repeats"),
+])
+def test_bad_abbreviation_files_are_refused(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "abbr.csv"
+    path.write_text(content)
+    with pytest.raises(BadDataset, match=message):
+        load_abbreviations(path)
+
+
+def test_longest_term_wins() -> None:
+    rows = load_abbreviations()
+    expander = Expander(tuple(r for r in rows if r.term in ("w/", "w/o", "dm", "dm2")))
+    assert expander.expand("dm2 w/o w/") == "type 2 diabetes mellitus without with"
+
+
+# ------------------------------------------------------------------------------------------------ steering
+
+
+def test_variant_key_separates_side_and_encounter() -> None:
+    key, side, suffix = variant_key("Sprain of unspecified ligament of right ankle, initial encounter")
+    assert key == "sprain of * ligament of * ankle"
+    assert side == 1 and suffix == "initial encounter"
+    assert variant_key("Sprain of unspecified ligament of unspecified ankle, sequela")[1:] == (4, "sequela")
+    assert variant_key("Essential (primary) hypertension") == ("essential (primary) hypertension", 0, "")
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("sprained right ankle, first visit", Intent("right", "initial")),
+    ("left knee pain", Intent("left", "")),
+    ("both knees OA follow-up", Intent("bilateral", "subsequent")),
+    ("right and left ankle", Intent("bilateral", "")),
+    ("fracture of wrist, sequela", Intent("", "sequela")),
+    ("subsequent encounter for fracture with nonunion", Intent("", "subsequent", ("nonunion",))),
+    ("hypertension", Intent()),
+])
+def test_parse_intent(text: str, intent: Intent) -> None:
+    assert parse_intent(text) == intent
+
+
+def _table(codes: CodeSet) -> tuple[VariantTable, list[str]]:
+    names = [c.code for c in codes]
+    return VariantTable.build(names, [c.description for c in codes], [c.billable for c in codes]), names
+
+
+def test_steering_picks_the_side_and_encounter_the_query_names(ankle_codes: CodeSet) -> None:
+    table, names = _table(ankle_codes)
+    start = names.index("S93.409A")  # the ranker found the unspecified-side, initial-encounter code
+    out = steer([start], Intent("right", "subsequent"), table)
+    assert names[out[0]] == "S93.401D" and names[out[1]] == "S93.409A"
+
+
+def test_steering_without_side_prefers_unspecified_and_keeps_the_encounter(ankle_codes: CodeSet) -> None:
+    table, names = _table(ankle_codes)
+    out = steer([names.index("S93.402A")], Intent(), table)
+    assert [names[i] for i in out[:2]] == ["S93.409A", "S93.402A"]
+
+
+def test_steering_leaves_a_fitting_code_and_ungrouped_codes_alone(ankle_codes: CodeSet) -> None:
+    table, names = _table(ankle_codes)
+    ranked = [names.index("S93.401A"), names.index("I10"), names.index("E11.9")]
+    assert steer(ranked, Intent("right", "initial"), table) == ranked
+
+
+def test_header_hands_its_place_to_a_fitting_billable_descendant(ankle_codes: CodeSet) -> None:
+    table, names = _table(ankle_codes)
+    header = names.index("S93.40")
+    out = steer([header], Intent("left", "initial"), table)
+    assert names[out[0]] == "S93.402A" and out[1] == header
+    # No side, no encounter: the header stays first unless billable codes are asked for.
+    assert steer([header], Intent(), table) == [header]
+    assert table.billable[steer([header], Intent(), table, billable_first=True)[0]]
+
+
+def test_a_header_that_already_fits_is_not_replaced(ankle_codes: CodeSet) -> None:
+    table, names = _table(ankle_codes)
+    header = names.index("S93.401")  # "... of right ankle": fits "right" as well as its children do
+    assert steer([header], Intent("right", ""), table)[0] == header
+
+
+# ------------------------------------------------------------------------------------------------ lexical
+
+
+def test_lexical_scores_equal_bm25s(lexical: LexicalIndex) -> None:
+    import bm25s
+    import Stemmer
+
+    reference = bm25s.BM25.load(str(lexical.directory))
+    stopwords = json.loads((lexical.directory / "meta.json").read_text())["stopwords"]
+    for text in ("high blood pressure", "sprain of the left ankle, subsequent encounter", "type 2 diabetes", "zzz"):
+        tokens = bm25s.tokenize([text], stopwords=stopwords, stemmer=Stemmer.Stemmer("english"),
+                                token_pattern=TOKEN_PATTERN, return_ids=False, show_progress=False)[0]
+        assert lexical.tokens(text) == tokens
+        expected = reference.get_scores(tokens) if tokens else np.zeros(len(lexical.doc_code))
+        np.testing.assert_allclose(lexical.document_scores(text), expected, rtol=1e-6)
+
+
+def test_a_code_scores_by_its_best_document_and_appears_once(lexical: LexicalIndex) -> None:
+    top = lexical.top_codes("high blood pressure", 5)
+    codes = [lexical.codes[i] for i, _ in top]
+    assert codes[0] == "I10"  # only its inclusion term says "high blood pressure"
+    assert len(codes) == len(set(codes))
+    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
+
+
+def test_allowed_mask_limits_the_lexical_ranking(lexical: LexicalIndex) -> None:
+    allowed = np.array([c.startswith("E11") for c in lexical.codes])
+    assert all(lexical.codes[i].startswith("E11") for i, _ in lexical.top_codes("diabetes hypertension", 20, allowed))
+
+
+@pytest.mark.parametrize("text, fixed", [
+    ("hypertention", "hypertension"),
+    ("diabetis type 2", "diabetes type 2"),
+    ("sprain of rigth ankle", "sprain of right ankle"),
+    ("sprained ankle", "sprained ankle"),  # a form of a known word is left alone
+    ("xylophone", "xylophone"),  # nothing close: left alone
+])
+def test_spelling_correction(lexical: LexicalIndex, text: str, fixed: str) -> None:
+    assert lexical.correct(text) == fixed
+
+
+def test_index_ready_and_unreadable_index(lexical: LexicalIndex, ankle_codes: CodeSet, tmp_path: Path) -> None:
+    assert index_ready(lexical.directory, ankle_codes.version)
+    assert not index_ready(lexical.directory, "another-version")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{not json")
+    with pytest.raises(StoreError, match="icdsearch ingest"):
+        LexicalIndex.load(broken)
+
+
+# ------------------------------------------------------------------------------------------------ modes
+
+
+def test_modes_and_ablation_configurations() -> None:
+    assert resolve_mode(None) == MODES["hybrid"] == Pipeline()
+    assert resolve_mode("dense").dense_only and not resolve_mode("hybrid").dense_only
+    with pytest.raises(BadQuery, match="unknown mode"):
+        resolve_mode("sparse")
+    labels = [label for label, _ in ABLATION]
+    assert labels[0].startswith("dense") and labels[-1].startswith("all")
+    assert ABLATION[-1][1] == MODES["hybrid"]
+
+
+# ------------------------------------------------------------------------------------------------ integration
+
+
+@pytest.fixture
+def hashed_store(ankle_codes: CodeSet, tmp_path: Path) -> dict:
+    store = tmp_path / "store"
+    report = ingest(HASH, ankle_codes, store=str(store))
+    assert report.synonyms == len(synonyms(ankle_codes)) > 0 and report.lexical_built
+    return {"model": HASH, "codes": ankle_codes, "store": str(store)}
+
+
+def test_ingest_writes_synonyms_and_the_lexical_index(hashed_store: dict, ankle_codes: CodeSet) -> None:
+    store = as_store(hashed_store["store"])
+    main = store.info(f"hash-bow-256--{ankle_codes.version}")
+    companion = store.info(synonym_collection_name(main.name))
+    assert companion.count == len(synonyms(ankle_codes)) and companion.complete
+    assert companion.metadata["role"] == "synonyms"
+    assert index_ready(lexical_dir(store, ankle_codes.version), ankle_codes.version)
+    again = ingest(HASH, ankle_codes, store=hashed_store["store"])
+    assert again.embedded == 0 and not again.lexical_built
+
+
+def test_hybrid_finds_a_lay_term_through_its_inclusion_term(hashed_store: dict) -> None:
+    hits = search("high blood pressure", k=5, **hashed_store)
+    assert hits[0].code == "I10" and hits[0].matched == "high blood pressure"
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert len({h.code for h in hits}) == len(hits)
+    dense = search("high blood pressure", k=5, mode="dense", **hashed_store)
+    assert all(not h.matched for h in dense)
+
+
+def test_hybrid_expands_shorthand_and_steers(hashed_store: dict) -> None:
+    assert search("T2DM w/o complications", k=3, **hashed_store)[0].code == "E11.9"
+    assert search("sprained left ankle, f/u", k=3, **hashed_store)[0].code == "S93.402D"
+    assert search("rt knee pain", k=3, **hashed_store)[0].code == "M25.561"
+
+
+def test_billable_only_answers_billable_codes(hashed_store: dict) -> None:
+    hits = search("ankle sprain", k=10, billable_only=True, **hashed_store)
+    assert hits and all(h.billable for h in hits)
+    assert all(h.code.startswith("S93") for h in search("ankle sprain", k=3, category="s93", **hashed_store))
+
+
+def test_deleting_a_collection_drops_its_synonyms(hashed_store: dict, ankle_codes: CodeSet) -> None:
+    store = as_store(hashed_store["store"])
+    name = f"hash-bow-256--{ankle_codes.version}"
+    store.delete(name)
+    assert not store.has(name) and not store.has(synonym_collection_name(name))
+
+
+def test_missing_lexical_index_says_how_to_build_it(hashed_store: dict, ankle_codes: CodeSet) -> None:
+    import shutil
+
+    directory = lexical_dir(as_store(hashed_store["store"]), ankle_codes.version)
+    shutil.rmtree(directory)
+    with pytest.raises(IncompleteCollection, match="icdsearch ingest"):
+        search("asthma", **hashed_store)
+    assert search("asthma", mode="dense", **hashed_store)  # the paper's setup needs no lexical index
+    assert ingest(HASH, ankle_codes, store=hashed_store["store"]).lexical_built
+    assert search("asthma", **hashed_store)
+
+
+def test_server_store_keeps_its_lexical_index_in_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ICDSEARCH_CACHE", str(tmp_path / "cache"))
+    store = as_store(StoreConfig(host="127.0.0.1", port=65000))
+    assert lexical_dir(store, "v1") == tmp_path / "cache" / "servers" / "127.0.0.1-65000" / "lexical" / "v1"
