@@ -182,17 +182,15 @@ class CodeCollection:
                     metadatas=metadatas[start : start + step],
                 )
 
-    def score(self, codes: Sequence[str], vector: np.ndarray) -> dict[str, Hit]:
-        """Hits for the given codes with their exact distance to one query vector (missing codes left out)."""
+    def records(self, codes: Sequence[str]) -> dict[str, tuple[Hit, np.ndarray]]:
+        """Each given code's hit (rank 0, distance 0) and stored vector, in one read; absent codes left out."""
         if not codes:
             return {}
         with _chroma_errors(f"reading {self.name}"):
             stored = self._collection.get(ids=list(codes), include=["metadatas", "embeddings"])
-        if not stored["ids"]:
-            return {}
         matrix = np.asarray(stored["embeddings"], dtype=np.float32)
-        distances = ((matrix - np.asarray(vector, dtype=np.float32)[None, :]) ** 2).sum(1)
-        return {code: _hit(0, code, meta, float(d)) for code, meta, d in zip(stored["ids"], stored["metadatas"], distances)}
+        return {code: (_hit(0, code, meta, 0.0), matrix[i])
+                for i, (code, meta) in enumerate(zip(stored["ids"], stored["metadatas"]))}
 
     def query(self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[list[Hit]]:
         """The k nearest codes to each vector (Chroma's HNSW index), ranked by squared L2 distance."""

@@ -161,9 +161,9 @@ class LexicalIndex:
             return []
         per_code = np.zeros(len(self.codes), dtype=np.float32)
         np.maximum.at(per_code, self.doc_code[docs], scores[docs])
-        if allowed is not None:
-            per_code[~allowed] = 0.0
         nonzero = np.flatnonzero(per_code)
+        if allowed is not None:
+            nonzero = nonzero[allowed[nonzero]]
         if len(nonzero) > n:
             nonzero = nonzero[np.argpartition(-per_code[nonzero], n - 1)[:n]]
         order = nonzero[np.lexsort((nonzero, -per_code[nonzero]))]

@@ -328,7 +328,8 @@ class Retriever:
         syn = self._dense(self.synonyms, vectors, depth, where, ids, batch_size, True) if self.synonyms else None
 
         position, codes = self.lexical.position, self.lexical.codes
-        out: list[list[Hit]] = []
+        ranked: list[list[str]] = []
+        bests: list[dict[str, tuple[float, str]]] = []
         for q, text in enumerate(rewritten):
             best: dict[str, tuple[float, str]] = {}  # code -> (distance, id of its best document)
             for doc, distance in [*dense[q], *(syn[q] if syn else [])]:
@@ -341,25 +342,31 @@ class Retriever:
             if self.pipeline.steering:
                 indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
                                 limit=3 * k)
-            top = [codes[i] for i in indices if answerable is None or answerable[i]][:k]
-            out.append(self._hits(top, best, vectors[q]))
-        return out
+            ranked.append([codes[i] for i in indices if answerable is None or answerable[i]][:k])
+            bests.append(best)
+        return self._hits(ranked, bests, vectors)
 
-    def _hits(self, top: list[str], best: dict[str, tuple[float, str]], vector: np.ndarray) -> list[Hit]:
-        """Hits for the final codes: metadata from the store, the distance of each code's best document
-        (computed for codes only the lexical ranking or steering brought), the synonym that matched."""
-        found = self.collection.score(top, vector)
-        via_synonym = {c: best[c][1] for c in top if c in best and best[c][1] != c}
-        matched = self.synonyms.documents(list(via_synonym.values())) if self.synonyms and via_synonym else {}
-        hits = []
-        for code in top:
-            if code not in found:
-                continue
-            hit = found[code]
-            if code in best:
-                hit = replace(hit, distance=best[code][0], matched=matched.get(via_synonym.get(code, ""), ""))
-            hits.append(replace(hit, rank=len(hits) + 1))
-        return hits
+    def _hits(self, ranked: list[list[str]], bests: list[dict[str, tuple[float, str]]],
+              vectors: np.ndarray) -> list[list[Hit]]:
+        """Hits for the final codes of every query, from two store reads in all: metadata (and vectors, for
+        the distance of codes only the lexical ranking or steering brought), and the synonyms that matched."""
+        stored = self.collection.records(sorted({c for top in ranked for c in top}))
+        via_synonym = {best[c][1] for top, best in zip(ranked, bests) for c in top if c in best and best[c][1] != c}
+        matched = self.synonyms.documents(sorted(via_synonym)) if self.synonyms and via_synonym else {}
+        out = []
+        for top, best, vector in zip(ranked, bests, vectors):
+            hits = []
+            for code in top:
+                if code not in stored:
+                    continue
+                hit, stored_vector = stored[code]
+                if code in best:
+                    distance, doc = best[code]
+                else:
+                    distance, doc = float(((stored_vector - vector) ** 2).sum()), code
+                hits.append(replace(hit, rank=len(hits) + 1, distance=distance, matched=matched.get(doc, "")))
+            out.append(hits)
+        return out
 
     def _dense(self, collection: CodeCollection, vectors: np.ndarray, depth: int, where: dict[str, Any] | None,
                ids: Sequence[str] | None, batch_size: int, synonyms: bool = False) -> list[list[tuple[str, float]]]:
