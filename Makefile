@@ -21,6 +21,7 @@ demo: install
 	$(BIN)/icdsearch query -k 5 -f examples/queries.txt
 	$(BIN)/icdsearch collections
 	$(BIN)/icdsearch evaluate --out evaluation
+	$(BIN)/icdsearch evaluate --dataset shorthand --split heldout --billable-only
 
 test: install
 	$(BIN)/python -m pytest

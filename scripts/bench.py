@@ -67,20 +67,23 @@ from icdsearch import evaluate, search, search_many
 from icdsearch.evaluate import load_dataset
 store = sys.argv[1]
 texts = [q.text for q in load_dataset().queries]
-search(texts[0], store=store)  # warm: model and index loaded
-latencies = []
-for text in texts:
+out = {}
+for mode in ("hybrid", "dense"):
+    search(texts[0], store=store, mode=mode)  # warm: model, index and lexical index loaded
+    latencies = []
+    for text in texts:
+        started = time.perf_counter()
+        search(text, store=store, mode=mode)
+        latencies.append(time.perf_counter() - started)
     started = time.perf_counter()
-    search(text, store=store)
-    latencies.append(time.perf_counter() - started)
-started = time.perf_counter()
-search_many(texts, store=store)
-batch = time.perf_counter() - started
-started = time.perf_counter()
-evaluate(store=store)
-evaluation = time.perf_counter() - started
-print(json.dumps({"p50_ms": 1000 * float(np.percentile(latencies, 50)), "p99_ms": 1000 * float(np.percentile(latencies, 99)),
-                  "batch_qps": len(texts) / batch, "evaluate_s": evaluation}))
+    search_many(texts, store=store, mode=mode)
+    batch = time.perf_counter() - started
+    started = time.perf_counter()
+    evaluate(store=store, mode=mode)
+    evaluation = time.perf_counter() - started
+    out[mode] = {"p50_ms": 1000 * float(np.percentile(latencies, 50)), "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+                 "batch_qps": len(texts) / batch, "evaluate_s": evaluation}
+print(json.dumps(out))
 """
 
 
@@ -125,20 +128,25 @@ def main() -> int:
         ("Peak memory during full ingest (MiB)", f"{ref_peak:.0f}", f"{ing_peak:.0f}", f"{ing_peak / ref_peak:.2f}x",
          f"≤ 2048: {target(ing_peak <= 2048)}"),
         ("Re-ingest, unchanged code set (s)", "-", f"{again_wall:.1f}", "-", f"≤ 15: {target(again_wall <= 15)}"),
-        ("Query from a fresh process, wall (s, median)", f"{ref_q_wall:.2f}", f"{q_wall:.2f}",
+        ("Query from a fresh process (default hybrid), wall (s, median)", f"{ref_q_wall:.2f}", f"{q_wall:.2f}",
          f"{ref_q_wall / q_wall:.2f}x faster", f"≤ 1.0: {target(q_wall <= 1.0)}"),
-        ("Query from a fresh process, peak (MiB, median)", f"{ref_q_peak:.0f}", f"{q_peak:.0f}",
+        ("Query from a fresh process (default hybrid), peak (MiB, median)", f"{ref_q_peak:.0f}", f"{q_peak:.0f}",
          f"{q_peak / ref_q_peak:.2f}x", f"≤ 350: {target(q_peak <= 350)}"),
-        ("In-process single query p50 / p99 (ms)", "-", f"{inproc['p50_ms']:.1f} / {inproc['p99_ms']:.1f}", "-",
-         f"≤ 10 / ≤ 30: {target(inproc['p50_ms'] <= 10 and inproc['p99_ms'] <= 30)}"),
-        ("Batch of 1,000 queries (queries/s)", "-", f"{inproc['batch_qps']:.0f}", "-",
-         f"≥ 300: {target(inproc['batch_qps'] >= 300)}"),
-        ("evaluate, 1,000 rephrasings, ingested store (s)", "-", f"{inproc['evaluate_s']:.1f}", "-",
-         f"≤ 15: {target(inproc['evaluate_s'] <= 15)}"),
     ]
+    for mode, m in inproc.items():
+        label = "default hybrid" if mode == "hybrid" else "--mode dense"
+        rows += [
+            (f"In-process single query p50 / p99 (ms), {label}", "-", f"{m['p50_ms']:.1f} / {m['p99_ms']:.1f}", "-",
+             f"≤ 10 / ≤ 30: {target(m['p50_ms'] <= 10 and m['p99_ms'] <= 30)}"),
+            (f"Batch of 1,000 queries (queries/s), {label}", "-", f"{m['batch_qps']:.0f}", "-",
+             f"≥ 300: {target(m['batch_qps'] >= 300)}"),
+            (f"evaluate, 1,000 rephrasings, ingested store (s), {label}", "-", f"{m['evaluate_s']:.1f}", "-",
+             f"≤ 15: {target(m['evaluate_s'] <= 15)}"),
+        ]
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, "
              f"{platform.machine()}, Python {platform.python_version()}) by `make bench`, reference and icdsearch in "
-             "the same run. icdsearch's ingest includes the one-time ONNX export (fresh model cache).", "",
+             "the same run. icdsearch's ingest includes the one-time ONNX export (fresh model cache), the "
+             "13,484 synonym documents and the lexical index.", "",
              "| measure | reference | icdsearch | ratio | target |", "|---|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in rows]
     print("\n".join(lines))

@@ -75,3 +75,32 @@ def test_draw_script_reproduces_the_codes() -> None:
 def test_datasheet_ships_beside_the_data() -> None:
     sheet = (BENCHMARK_PATH.parent / "DATASHEET.md").read_text(encoding="utf-8")
     assert "20260401" in sheet and "2401.01943" in sheet
+
+
+# ------------------------------------------------------------------------------ the shorthand dataset
+
+
+def shorthand_rows() -> list[dict[str, str]]:
+    from icdsearch.evaluate import SHORTHAND_PATH
+
+    with SHORTHAND_PATH.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_shorthand_targets_are_billable_fy2026_codes() -> None:
+    import hashlib
+
+    data = shorthand_rows()
+    assert list(data[0]) == ["code", "query", "kind", "split"] and len(data) >= 150
+    full = default_code_set()
+    for row in data:
+        code = full.get(row["code"])
+        assert code is not None and code.billable, row
+        assert row["kind"] in {"abbreviation", "shorthand", "lay", "misspelling", "laterality", "encounter"}
+        # The split is the datasheet's rule, not a hand choice.
+        expected = "tune" if hashlib.sha256(row["query"].encode("utf-8")).digest()[0] < 102 else "heldout"
+        assert row["split"] == expected, row
+    queries = [plain(r["query"]) for r in data]
+    assert len(set(queries)) == len(queries)
+    held_out = [r for r in data if r["split"] == "heldout"]
+    assert len(held_out) >= 150 * 0.6 and {r["kind"] for r in held_out} >= {"abbreviation", "lay", "laterality"}

@@ -218,3 +218,16 @@ def test_hash_code_set_roundtrip(small_codes: CodeSet) -> None:
     for line in CSV_LINES[1:]:
         code, description = [x.strip('"') for x in line.split(",", 1)]
         assert full.get(code).description == description.replace('","', "")
+
+
+def test_query_modes_and_matched_synonym(runner: CliRunner, ingested: list[str]) -> None:
+    hybrid = runner.invoke(main, ["query", "high blood pressure", "-k", "3", *ingested])
+    assert hybrid.exit_code == 0
+    header, first = hybrid.stdout.splitlines()[:2]
+    assert header.endswith("matched synonym") and first.split()[1] == "I10" and first.endswith("high blood pressure")
+    dense = runner.invoke(main, ["query", "high blood pressure", "-k", "3", "--mode", "dense", "--json", *ingested])
+    assert dense.exit_code == 0 and all(json.loads(line)["matched"] == "" for line in dense.stdout.splitlines())
+    without = runner.invoke(main, ["query", "high blood pressure", "-k", "3", "--without", "synonyms", "--json", *ingested])
+    assert without.exit_code == 0 and all(json.loads(line)["matched"] == "" for line in without.stdout.splitlines())
+    bad = runner.invoke(main, ["query", "asthma", "--mode", "sparse", *ingested])
+    assert bad.exit_code == 2 and "Invalid value for '--mode'" in bad.output

@@ -134,13 +134,16 @@ def test_query_path_imports_no_torch(minilm_store: Path) -> None:
         "from icdsearch.codeset import CodeSet\n"
         "from icdsearch.query import search_many\n"
         "codes = CodeSet('icd10cm-fy2026-april-ch04-ch09', ())\n"
-        f"hits = search_many(['type 2 diabetes mellitus without complications'], 3, codes=codes, store={str(minilm_store)!r})\n"
-        "print(json.dumps({'code': hits[0][0].code, 'torch': 'torch' in sys.modules,\n"
-        "                  'st': 'sentence_transformers' in sys.modules, 'icd': 'simple_icd_10_cm' in sys.modules}))\n"
+        f"hits = search_many(['T2DM w/o complications', 'high blood pressure'], 3, codes=codes, store={str(minilm_store)!r})\n"
+        "print(json.dumps({'codes': [h[0].code for h in hits], 'torch': 'torch' in sys.modules,\n"
+        "                  'st': 'sentence_transformers' in sys.modules, 'icd': 'simple_icd_10_cm' in sys.modules,\n"
+        "                  'scipy': 'scipy' in sys.modules, 'bm25s': 'bm25s' in sys.modules}))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"code": "E11.9", "torch": False, "st": False, "icd": False}
+    # Hybrid search (the default) with the real model: shorthand expanded, a lay term found by its synonym.
+    assert json.loads(result.stdout) == {"codes": ["E11.9", "I10"], "torch": False, "st": False, "icd": False,
+                                         "scipy": False, "bm25s": False}
 
 
 def test_backend_is_kept_per_collection(tmp_path: Path, subset_codes: CodeSet) -> None:

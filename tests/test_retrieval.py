@@ -214,6 +214,10 @@ def test_modes_and_ablation_configurations() -> None:
     assert resolve_mode("dense").dense_only and not resolve_mode("hybrid").dense_only
     with pytest.raises(BadQuery, match="unknown mode"):
         resolve_mode("sparse")
+    assert resolve_mode("hybrid", ["lexical", "steering"]) == Pipeline(lexical=False, steering=False)
+    assert resolve_mode(None, ["synonyms", "lexical", "abbreviations", "steering"]).dense_only
+    with pytest.raises(BadQuery, match="--without takes"):
+        resolve_mode(None, ["rerank"])
     labels = [label for label, _ in ABLATION]
     assert labels[0].startswith("dense") and labels[-1].startswith("all")
     assert ABLATION[-1][1] == MODES["hybrid"]

@@ -164,9 +164,18 @@ def _hit_table(hits: Sequence[Any]) -> str:
 
 
 def mode_option(func: Any) -> Any:
+    func = click.option("--without", "without", multiple=True,
+                        type=click.Choice(["synonyms", "lexical", "abbreviations", "steering"]),
+                        help="Switch one part of hybrid retrieval off (repeatable).")(func)
     return click.option("--mode", type=click.Choice(["hybrid", "dense"]), default="hybrid", show_default=True,
                         help="hybrid: synonyms, BM25 fusion, abbreviations, laterality/encounter steering; "
                              "dense: the paper's setup (nearest description).")(func)
+
+
+def _pipeline(mode: str, without: Sequence[str]) -> Any:
+    from .query import resolve_mode
+
+    return resolve_mode(mode, without)
 
 
 @main.command()
@@ -184,7 +193,7 @@ def mode_option(func: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit per line.")
 @store_options
 def query(text: str | None, source: Any, k: int, model: str | None, codes: str, billable_only: bool,
-          category: str | None, mode: str, as_json: bool, store_path: str | None, host: str | None,
+          category: str | None, mode: str, without: Sequence[str], as_json: bool, store_path: str | None, host: str | None,
           port: int | None) -> None:
     """Search for the codes that best match TEXT (or each line of --file)."""
     from .query import search_many
@@ -194,7 +203,7 @@ def query(text: str | None, source: Any, k: int, model: str | None, codes: str, 
                                else 'give a query TEXT, e.g. icdsearch query "high blood pressure", or --file')
     queries = [text] if text is not None else _read_queries(source)
     results = search_many(queries, k, model=model, codes=codes, store=_store(store_path, host, port),
-                          billable_only=billable_only, category=category, mode=mode)
+                          billable_only=billable_only, category=category, mode=_pipeline(mode, without))
     for i, (q, hits) in enumerate(zip(queries, results)):
         if as_json:
             for hit in hits:
@@ -231,8 +240,8 @@ def query(text: str | None, source: Any, k: int, model: str | None, codes: str, 
 @codes_option
 @backend_option
 @store_options
-def evaluate(models: Sequence[str], dataset: str | None, split: str | None, mode: str, billable_only: bool,
-             ablation: bool, code_column: str, text_column: str | None, corpus: str, k: int, out: str | None,
+def evaluate(models: Sequence[str], dataset: str | None, split: str | None, mode: str, without: Sequence[str],
+             billable_only: bool, ablation: bool, code_column: str, text_column: str | None, corpus: str, k: int, out: str | None,
              codes: str, backend: str | None, store_path: str | None, host: str | None, port: int | None) -> None:
     """Replay a benchmark against each model and report the paper's metrics and more."""
     from .evaluate import ablation as run_ablation
@@ -255,7 +264,8 @@ def evaluate(models: Sequence[str], dataset: str | None, split: str | None, mode
             return
         report = run_evaluate(list(models) or None, dataset, code_column=code_column, text_column=text_column,
                               corpus=corpus, k=k, codes=codes, store=store, out=out, progress=progress,
-                              backend=backend, mode=mode, split=split, billable_only=billable_only)
+                              backend=backend, mode=_pipeline(mode, without), split=split,
+                              billable_only=billable_only)
     finally:
         for bar in bars:
             bar.close()

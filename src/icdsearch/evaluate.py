@@ -18,7 +18,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from .models import ModelSpec, load_embedder, resolve_model
 from .query import (
     ABLATION,
     MODES,
+    PARTS,
     Pipeline,
     Retriever,
     build_where,
@@ -238,11 +239,12 @@ def evaluate(
 
 
 def mode_label(pipeline: Pipeline) -> str:
-    """``hybrid``, ``dense``, an ablation row's label, or ``custom``."""
+    """``hybrid``, ``dense``, an ablation row's label, or ``hybrid-without-<parts>``."""
     for name, known in (*MODES.items(), *ABLATION):
         if pipeline == known:
             return name
-    return "custom"
+    off = [part for part in PARTS if not getattr(pipeline, part)]
+    return "hybrid-without-" + "-".join(off) if off and replace(pipeline, **{p: True for p in off}) == MODES["hybrid"] else "custom"
 
 
 def _evaluate_model(spec: ModelSpec, data: Dataset, code_set: CodeSet, store: Store, corpus: str,

@@ -72,13 +72,22 @@ ABLATION: tuple[tuple[str, Pipeline], ...] = (
 )
 
 
-def resolve_mode(mode: str | Pipeline | None = None) -> Pipeline:
+PARTS = ("synonyms", "lexical", "abbreviations", "steering")
+
+
+def resolve_mode(mode: str | Pipeline | None = None, without: Sequence[str] = ()) -> Pipeline:
+    """A named mode ("hybrid", the default, or "dense") or a Pipeline, with the ``without`` parts switched off."""
     if isinstance(mode, Pipeline):
-        return mode
-    name = mode or DEFAULT_MODE
-    if name not in MODES:
-        raise BadQuery(f"unknown mode {name!r}: choose one of {', '.join(MODES)}")
-    return MODES[name]
+        pipeline = mode
+    else:
+        name = mode or DEFAULT_MODE
+        if name not in MODES:
+            raise BadQuery(f"unknown mode {name!r}: choose one of {', '.join(MODES)}")
+        pipeline = MODES[name]
+    unknown = [part for part in without if part not in PARTS]
+    if unknown:
+        raise BadQuery(f"unknown part {unknown[0]!r}: --without takes {', '.join(PARTS)}")
+    return replace(pipeline, **{part: False for part in without})
 
 MAX_K = 1000
 #: Longer text is refused rather than silently cut: the model reads at most a few hundred tokens.
