@@ -393,7 +393,7 @@ class Retriever:
             return dense_rank
         kk, weight = self.pipeline.rrf_k, self.pipeline.lexical_weight
         score: dict[str, float] = {}
-        for rank, code in enumerate(dense_rank[:depth], 1):
+        for rank, code in enumerate(dense_rank, 1):
             score[code] = 1.0 / (kk + rank)
         codes = self.lexical.codes
         for rank, (index, _) in enumerate(self.lexical.top_codes(text, depth, allowed), 1):
