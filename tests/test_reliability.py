@@ -25,6 +25,12 @@ pytestmark = pytest.mark.slow
 ICDSEARCH = str(Path(sys.executable).with_name("icdsearch"))
 
 
+@pytest.fixture(autouse=True)
+def _no_embedding_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crash tests need ingests that take their full time: vectors from the cache would finish them early."""
+    monkeypatch.setenv("ICDSEARCH_EMBEDDING_CACHE", "0")
+
+
 @pytest.fixture(scope="module")
 def chapter_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Chapters 4 and 9 as a code,description CSV (3,065 codes): an ingest of a few seconds."""

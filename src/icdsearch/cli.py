@@ -65,6 +65,10 @@ def _store(store_path: str | None, host: str | None, port: int | None) -> Any:
 @click.version_option(package_name="icdsearch")
 def main() -> None:
     """Find ICD-10-CM codes from the words people write (semantic search over ChromaDB)."""
+    import warnings
+
+    # icdsearch's own warnings (an unreadable embedding cache, ...) as one line, not a source listing.
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
 
 
 # -------------------------------------------------------------------------------------------------- ingest
@@ -130,8 +134,9 @@ def ingest(models: Sequence[str], codes: str, rebuild: bool, batch_size: int, ch
                        "nothing to embed")
         else:
             how = "resumed, " if report.resumed else ""
+            reused = f" ({report.cached:,} vectors reused from the embedding cache)" if report.cached else ""
             click.echo(f"{report.collection}: {how}embedded {report.embedded:,} of {report.total:,} codes "
-                       f"and their {report.synonyms:,} synonyms in {report.seconds:.1f} s")
+                       f"and their {report.synonyms:,} synonyms in {report.seconds:.1f} s{reused}")
         if report.lexical_built:
             click.echo(f"{report.collection}: built the lexical index")
 

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 
 from pathlib import Path
 
+import numpy as np
+
 from .codeset import CodeSet, Synonym, resolve_code_set, synonyms
 from .collections import (
     SCHEMA,
@@ -29,7 +31,8 @@ from .collections import (
 )
 from .errors import BadCodeSet, DamagedCollection, ModelMismatch
 from .lexical import build_index, index_ready
-from .models import ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model
+from .models import ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model, source_fingerprint
+from .vectorcache import cache_for, embed_with_cache
 
 #: progress(done, total): codes embedded and written so far, out of the codes this run has to embed.
 Progress = Callable[[int, int], None]
@@ -50,6 +53,7 @@ class IngestReport:
     repaired: bool = False  # the collection was damaged (a crash mid-write) and was rebuilt from scratch
     synonyms: int = 0  # synonym documents (inclusion terms, Includes notes) in the companion collection
     lexical_built: bool = False  # this run (re)built the lexical index
+    cached: int = 0  # vectors (codes and synonyms) taken from the embedding cache instead of the model
 
 
 def _now() -> str:
@@ -151,14 +155,22 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
                 "role": "synonyms", "main_collection": name, "code_count": len(syn_records)}
         synonym_collection = store.create(syn_name, meta)
 
-    total, done = len(todo) + len(syn_todo), 0
+    cache = cache_for(spec.slug, source_fingerprint(spec), embedder.backend, embedder.dimension)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        nonlocal cached
+        vectors, hits = embed_with_cache(lambda t: embedder.embed_documents(t, batch_size=batch_size), texts, cache)
+        cached += hits
+        return vectors
+
+    total, done, cached = len(todo) + len(syn_todo), 0, 0
     if progress:
         progress(0, total)
     # Globally length-sorted chunks: each batch holds texts of similar length, so little padding.
     todo.sort(key=lambda c: len(c.description))
     for start in range(0, len(todo), chunk_size):
         chunk = todo[start : start + chunk_size]
-        vectors = embedder.embed_documents([c.description for c in chunk], batch_size=batch_size)
+        vectors = embed([c.description for c in chunk])
         collection.upsert(chunk, vectors, code_set.version)
         done += len(chunk)
         if progress:
@@ -168,15 +180,18 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
     syn_todo.sort(key=lambda r: len(r[1].short))
     for start in range(0, len(syn_todo), chunk_size):
         records = syn_todo[start : start + chunk_size]
-        vectors = embedder.embed_documents([r[1].short for r in records], batch_size=batch_size)
+        vectors = embed([r[1].short for r in records])
         synonym_collection.upsert_synonyms(records, vectors, code_set.version)
         done += len(records)
         if progress:
             progress(done, total)
     synonym_collection.update_metadata(complete=True, code_count=len(syn_records), updated_at=_now())
+    if cache is not None:
+        cache.close()
     lexical_built = _build_lexical(store, code_set, rebuild)
     return IngestReport(name, spec.name, code_set.version, len(code_set), len(todo), bool(existing), rebuild,
-                        time.perf_counter() - started, repaired or syn_repaired, len(syn_records), lexical_built)
+                        time.perf_counter() - started, repaired or syn_repaired, len(syn_records), lexical_built,
+                        cached)
 
 
 def _build_lexical(store: Store, code_set: CodeSet, rebuild: bool) -> bool:

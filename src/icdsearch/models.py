@@ -285,7 +285,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "icdsearch"
 
 
-def _source_fingerprint(spec: ModelSpec) -> str:
+def source_fingerprint(spec: ModelSpec) -> str:
     """Changes when the weights could have changed: package version, local directory, hub id."""
     if spec.bundled:
         from importlib.metadata import version
@@ -300,7 +300,7 @@ def _source_fingerprint(spec: ModelSpec) -> str:
 
 
 def export_dir(spec: ModelSpec) -> Path:
-    return cache_dir() / "onnx" / f"{spec.slug}-{_source_fingerprint(spec)}"
+    return cache_dir() / "onnx" / f"{spec.slug}-{source_fingerprint(spec)}"
 
 
 def export_onnx(spec: ModelSpec) -> Path:
