@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast bench bench-load bench-accuracy bench-hnsw clean
+.PHONY: install demo test test-fast bench bench-load bench-accuracy bench-hnsw bench-growth clean
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ bench-load: install
 # The evaluation of the default model on both corpora, written into BENCHMARKS.md (needs `make demo`).
 bench-accuracy: install
 	$(BIN)/python scripts/write_accuracy.py
+
+# Ingest time, query latency and store size at 10k, 50k and 98k codes (about 15 minutes); BENCHMARKS.md.
+bench-growth: install
+	$(BIN)/python scripts/bench_growth.py
 
 # Top-1 agreement of Chroma's HNSW answer with exact search at several ef_search values (needs `make demo`).
 bench-hnsw: install

@@ -16,6 +16,12 @@ from icdsearch.vectorcache import EmbeddingCache, cache_for, embed_with_cache
 from .conftest import HASH
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache of this test's own: the session's is shared with tests that ingest the same texts."""
+    monkeypatch.setenv("ICDSEARCH_CACHE", str(tmp_path / "cache"))
+
+
 def vectors(store: Path, name: str) -> dict[str, np.ndarray]:
     raw = Store(StoreConfig(path=str(store))).client().get_collection(name).get(include=["embeddings"])
     return {i: np.asarray(v) for i, v in zip(raw["ids"], raw["embeddings"])}
@@ -50,7 +56,6 @@ def test_switched_off(small_codes: CodeSet, tmp_path: Path, monkeypatch: pytest.
 
 def test_a_broken_cache_file_is_skipped_with_a_warning(small_codes: CodeSet, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ICDSEARCH_CACHE", str(tmp_path / "cache"))
     ingest(HASH, small_codes, store=str(tmp_path / "first"))
     (path,) = (tmp_path / "cache" / "embeddings").glob("hash-bow-256-*.sqlite")
     path.write_bytes(b"this is not a database" * 100)
