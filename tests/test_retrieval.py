@@ -16,8 +16,7 @@ from icdsearch import ingest, search
 from icdsearch.codeset import CodeSet, default_code_set, synonyms
 from icdsearch.collections import StoreConfig, as_store, synonym_collection_name
 from icdsearch.errors import BadDataset, BadQuery, IncompleteCollection, StoreError
-from icdsearch.ingest import lexical_dir
-from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready
+from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import Intent, VariantTable, parse_intent, steer, variant_key

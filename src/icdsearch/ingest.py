@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from pathlib import Path
-
 import numpy as np
 
 from .codeset import CodeSet, Synonym, resolve_code_set, synonyms
@@ -30,7 +28,7 @@ from .collections import (
     synonym_id,
 )
 from .errors import BadCodeSet, DamagedCollection, ModelMismatch
-from .lexical import build_index, index_ready
+from .lexical import build_index, index_ready, lexical_dir
 from .models import ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model, source_fingerprint
 from .vectorcache import cache_for, embed_with_cache
 
@@ -111,11 +109,6 @@ def ingest(
     with store.write_lock("ingest"):
         return _ingest_locked(spec, code_set or resolve_code_set(codes), store, rebuild, batch_size, chunk_size,
                               progress, backend, started)
-
-
-def lexical_dir(store: Store, version: str) -> Path:
-    """Where the lexical index of one code-set version lives (see :meth:`Store.local_dir`)."""
-    return store.local_dir() / "lexical" / version
 
 
 def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bool, batch_size: int,

@@ -19,12 +19,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .codeset import CodeSet, Synonym
 from .errors import StoreError
 from .steering import VariantTable
+
+if TYPE_CHECKING:
+    from .collections import Store
 
 FORMAT = 3
 #: bm25s's default pattern wants 2+ characters; ICD-10-CM needs "type 2", "stage 3", "C5".
@@ -78,6 +82,11 @@ def build_index(directory: Path, code_set: CodeSet, synonyms: Sequence[Synonym])
     if directory.exists():
         shutil.rmtree(directory)
     os.replace(tmp, directory)
+
+
+def lexical_dir(store: Store, version: str) -> Path:
+    """Where the lexical index of one code-set version lives (see :meth:`Store.local_dir`)."""
+    return store.local_dir() / "lexical" / version
 
 
 def index_ready(directory: Path, version: str) -> bool:

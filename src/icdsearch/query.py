@@ -256,7 +256,7 @@ def _load_lexical(directory: Path, stamp: float) -> LexicalIndex:
 
 def lexical_index(store: Store, version: str) -> LexicalIndex:
     """The store's lexical index for a code-set version, loaded once per process (reloaded if rebuilt)."""
-    from .ingest import lexical_dir
+    from .lexical import lexical_dir
 
     directory = lexical_dir(store, version)
     meta = directory / "meta.json"
