@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast bench bench-load bench-accuracy bench-hnsw bench-growth clean
+.PHONY: install demo test test-fast bench bench-load bench-accuracy bench-hnsw bench-growth bench-int8 clean
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ bench-accuracy: install
 # Ingest time, query latency and store size at 10k, 50k and 98k codes (about 15 minutes); BENCHMARKS.md.
 bench-growth: install
 	$(BIN)/python scripts/bench_growth.py
+
+# int8 vs fp32 exact match on the benchmark (an int8 ingest, about 8 minutes, then two evaluations); BENCHMARKS.md.
+bench-int8: install
+	$(BIN)/python scripts/bench_int8.py
 
 # Top-1 agreement of Chroma's HNSW answer with exact search at several ef_search values (needs `make demo`).
 bench-hnsw: install
