@@ -208,6 +208,8 @@ def test_modes_are_recorded_and_differ(small_codes: CodeSet, small_dataset: Path
     dense = evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir), mode="dense").results[0]
     hybrid = evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir)).results[0]
     assert (dense.mode, hybrid.mode) == ("dense", "hybrid")
+    # The shorthand set measures something else: no "reported in 2401.01943" rows beside it.
+    assert "2401.01943" not in format_table(evaluate(HASH, "shorthand", codes=small_codes, store=str(store_dir)))
     assert dense.config["pipeline"]["lexical"] is False and hybrid.config["pipeline"]["lexical"] is True
     billable = evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir), billable_only=True).results[0]
     assert all(x["code"] in {c.code for c in small_codes if c.billable}

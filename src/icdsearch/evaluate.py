@@ -232,7 +232,9 @@ def evaluate(
     results = [_evaluate_model(spec, data, code_set, store, corpus, restrict, k, progress, backend, pipeline,
                                billable_only) for spec in specs]
     paired = [_paired(a, b) for i, a in enumerate(results) for b in results[i + 1:]]
-    report = EvaluationReport(data, results, paired)
+    # The paper's figures do not belong beside the shorthand set, which measures something else.
+    references = () if Path(data.path).resolve() == SHORTHAND_PATH.resolve() else PAPER_REFERENCES
+    report = EvaluationReport(data, results, paired, references)
     if out is not None:
         write_outputs(report, Path(out))
     return report
