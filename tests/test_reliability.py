@@ -90,10 +90,11 @@ def test_sigkill_at_random_points_then_resume(chapter_csv: Path, tmp_path: Path)
 
 def test_ctrl_c_keeps_work_and_the_next_ingest_resumes(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    musculoskeletal = tmp_path / "chapter13.csv"  # 8,674 codes in chunks of 100: far from done after 1 s
+    # 8,674 codes in chunks of 10: many seconds of writes, far from done after 1 s even on a loaded machine
+    musculoskeletal = tmp_path / "chapter13.csv"
     musculoskeletal.write_text("".join(f'{c.code},"{c.description}"\n' for c in default_code_set() if c.chapter == 13),
                                encoding="utf-8")
-    args = ["ingest", "-m", HASH, "--codes", str(musculoskeletal), "--chunk-size", "100", "--store", str(store)]
+    args = ["ingest", "-m", HASH, "--codes", str(musculoskeletal), "--chunk-size", "10", "--store", str(store)]
     proc = start_cli(*args)
     deadline = time.monotonic() + 60
     while not (store / "chroma.sqlite3").exists() and time.monotonic() < deadline:
