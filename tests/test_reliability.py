@@ -44,8 +44,15 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
     return subprocess.run([ICDSEARCH, *args], capture_output=True, text=True, timeout=timeout)
 
 
+def _default_sigint() -> None:
+    # A suite started in the background (`make test &`, some CI runners) has SIGINT ignored, and a child
+    # inherits that: Python would then never raise KeyboardInterrupt. Give the CLI a terminal's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([ICDSEARCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([ICDSEARCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
 
 
 def stored(store: Path, name: str) -> dict[str, np.ndarray]:
@@ -90,11 +97,10 @@ def test_sigkill_at_random_points_then_resume(chapter_csv: Path, tmp_path: Path)
 
 def test_ctrl_c_keeps_work_and_the_next_ingest_resumes(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    # 8,674 codes in chunks of 10: many seconds of writes, far from done after 1 s even on a loaded machine
-    musculoskeletal = tmp_path / "chapter13.csv"
+    musculoskeletal = tmp_path / "chapter13.csv"  # 8,674 codes in chunks of 100: far from done after 1 s
     musculoskeletal.write_text("".join(f'{c.code},"{c.description}"\n' for c in default_code_set() if c.chapter == 13),
                                encoding="utf-8")
-    args = ["ingest", "-m", HASH, "--codes", str(musculoskeletal), "--chunk-size", "10", "--store", str(store)]
+    args = ["ingest", "-m", HASH, "--codes", str(musculoskeletal), "--chunk-size", "100", "--store", str(store)]
     proc = start_cli(*args)
     deadline = time.monotonic() + 60
     while not (store / "chroma.sqlite3").exists() and time.monotonic() < deadline:
