@@ -83,8 +83,34 @@ for mode in ("hybrid", "dense"):
     evaluation = time.perf_counter() - started
     out[mode] = {"p50_ms": 1000 * float(np.percentile(latencies, 50)), "p99_ms": 1000 * float(np.percentile(latencies, 99)),
                  "batch_qps": len(texts) / batch, "evaluate_s": evaluation}
+# Where the time goes: the parts a query and an ingest cannot go below with this model and this store.
+from icdsearch.codeset import default_code_set
+from icdsearch.collections import as_store
+from icdsearch.models import load_embedder
+from icdsearch.query import open_collection
+spec, collection, info = open_collection(None, "all", as_store(store))
+embedder = load_embedder(spec, str(info.metadata["backend"]))
+vectors = embedder.embed_queries(texts)
+embed_ms, chroma_ms = [], []
+for text, vector in zip(texts[:300], vectors):
+    started = time.perf_counter(); embedder.embed_queries([text]); embed_ms.append(time.perf_counter() - started)
+    started = time.perf_counter(); collection.nearest(vector[None, :], 100); chroma_ms.append(time.perf_counter() - started)
+started = time.perf_counter()
+collection.nearest(vectors, 100)
+chroma_batch = (time.perf_counter() - started) / len(vectors)
+started = time.perf_counter()
+embedder.embed_queries(texts)
+embed_batch = (time.perf_counter() - started) / len(texts)
+sample = [c.description for c in default_code_set().codes[::25]]
+started = time.perf_counter()
+embedder.embed_documents(sample, batch_size=32)
+out["parts"] = {"embed_query_ms": 1000 * float(np.median(embed_ms)), "chroma_query_ms": 1000 * float(np.median(chroma_ms)),
+                "chroma_batch_ms": 1000 * chroma_batch, "embed_batch_ms": 1000 * embed_batch,
+                "documents_per_s": len(sample) / (time.perf_counter() - started)}
 print(json.dumps(out))
 """
+
+IMPORT_CHROMADB = "import chromadb"
 
 
 def peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -116,6 +142,7 @@ def main() -> int:
         ours_q = [peak_of([icdsearch, "query", QUERY, "-k", "3", "--store", f"{tmp}/ours"], env) for _ in range(5)]
         q_wall = statistics.median(w for w, _, _ in ours_q)
         q_peak = statistics.median(p for _, p, _ in ours_q)
+        chroma_import = [peak_of([sys.executable, "-c", IMPORT_CHROMADB], env) for _ in range(3)]
         inproc = json.loads(subprocess.run([sys.executable, "-c", IN_PROCESS, f"{tmp}/ours"], capture_output=True,
                                            text=True, env=env, check=True).stdout.strip().splitlines()[-1])
 
@@ -143,12 +170,41 @@ def main() -> int:
             (f"evaluate, 1,000 rephrasings, ingested store (s), {label}", "-", f"{m['evaluate_s']:.1f}", "-",
              f"≤ 15: {target(m['evaluate_s'] <= 15)}"),
         ]
+    parts = inproc.pop("parts")
+    documents = 98_186 + 13_484
+    budget = ref_wall / 3
+    embed_all = documents / parts["documents_per_s"]
+    import_wall = statistics.median(w for w, _, _ in chroma_import)
+    import_peak = statistics.median(p for _, p, _ in chroma_import)
+    causes = [
+        "", "Where the time goes (measured in the same run):", "",
+        f"- **Ingest.** The fp32 ONNX model embeds {parts['documents_per_s']:.0f} descriptions/s here (batches of 32, "
+        f"{os.cpu_count()} cores), so embedding the {documents:,} documents (codes and synonyms) takes about "
+        f"{embed_all:.0f} s by itself, against a 3x budget of {budget:.0f} s for the whole ingest; Chroma's index "
+        "insert runs beside the embedding. What would close the gap changes the vectors: dynamic int8 is "
+        "opt-in (`--backend onnx-int8`) because it costs more than 0.5 points of exact match (int8 section "
+        "below). The embedding cache makes a second store or code-set version cheap, not the first ingest.",
+        f"- **Query from a fresh process.** `import chromadb` alone takes {import_wall:.2f} s and {import_peak:.0f} "
+        "MiB in a fresh process here; the store has to be opened through it, so the 1.0 s target cannot be met "
+        "on this path. On top come the ONNX session, the HNSW index of both collections in memory and the "
+        "lexical index.",
+        f"- **In-process latency.** One Chroma query call (98,186 vectors, top 100, distances only) takes "
+        f"{parts['chroma_query_ms']:.1f} ms (p50) and one query embedding {parts['embed_query_ms']:.1f} ms, so the "
+        "dense mode sits at their sum; ef_search hardly moves the Chroma figure (HNSW section), it is the call "
+        "itself. Hybrid searches the synonym collection concurrently with the main one (Chroma releases the "
+        "GIL), then adds BM25, fusion and steering (about 2-3 ms).",
+        f"- **Batch.** Chroma answers a batch of query vectors one after another at {parts['chroma_batch_ms']:.1f} "
+        f"ms each and batched embedding costs {parts['embed_batch_ms']:.1f} ms a query: together "
+        f"{1000 / (parts['chroma_batch_ms'] + parts['embed_batch_ms']):.0f} queries/s at most for dense, "
+        "before hybrid's second collection and BM25.",
+    ]
     lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, "
              f"{platform.machine()}, Python {platform.python_version()}) by `make bench`, reference and icdsearch in "
              "the same run. icdsearch's ingest includes the one-time ONNX export (fresh model cache), the "
              "13,484 synonym documents and the lexical index.", "",
              "| measure | reference | icdsearch | ratio | target |", "|---|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in rows]
+    lines += causes
     print("\n".join(lines))
     write_section("speed", "Speed targets (ingest, cold query, latency)", lines)
     return 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from icdsearch import ingest, search
+from icdsearch import ingest, search, search_many
 from icdsearch.codeset import CodeSet, default_code_set, synonyms
 from icdsearch.collections import StoreConfig, as_store, synonym_collection_name
 from icdsearch.errors import BadDataset, BadQuery, IncompleteCollection, StoreError
@@ -251,6 +251,34 @@ def test_hybrid_finds_a_lay_term_through_its_inclusion_term(hashed_store: dict) 
     assert len({h.code for h in hits}) == len(hits)
     dense = search("high blood pressure", k=5, mode="dense", **hashed_store)
     assert all(not h.matched for h in dense)
+
+
+def test_hybrid_hits_show_what_the_store_holds(hashed_store: dict, ankle_codes: CodeSet) -> None:
+    """Hybrid hits read descriptions and matched synonyms from the lexical index's copy, not from Chroma:
+    they must be the very text and metadata the store has, with distances that are real squared L2."""
+    store = as_store(hashed_store["store"])
+    name = f"hash-bow-256--{ankle_codes.version}"
+    main, companion = store.open(name), store.open(synonym_collection_name(name))
+    queries = ["high blood pressure", "sprained left ankle, subsequent", "asthma", "ankle sprain", "cholera"]
+    # A shallow dense ranking (depth 3): most of the 10 answers come from BM25 alone and need the stored
+    # vector for their distance. Abbreviations off: the dense reference embeds the query as written.
+    shallow, deep = Pipeline(abbreviations=False, depth=3), Pipeline(abbreviations=False)
+    answers = search_many(queries, k=10, mode=shallow, **hashed_store) + search_many(queries, k=10, mode=deep, **hashed_store)
+    dense_answers = search_many(queries, k=len(ankle_codes), mode="dense", **hashed_store) * 2
+    assert any(h.matched for hits in answers for h in hits)
+    for hits, dense_hits in zip(answers, dense_answers):
+        exact = {h.code: h for h in dense_hits}  # the dense answer over every code: the store's own view
+        for hit in hits:
+            code = ankle_codes.get(hit.code)
+            assert (hit.description, hit.billable, hit.category, hit.chapter) == (
+                code.description, code.billable, code.category, code.chapter)
+            if hit.matched:
+                stored = companion._collection.get(where={"code": hit.code}, include=["documents"])["documents"]
+                assert hit.matched in stored
+                assert hit.distance >= 0
+            elif hit.code in exact:
+                assert hit.distance == pytest.approx(exact[hit.code].distance, abs=1e-4)
+    assert main.count() == len(ankle_codes)
 
 
 def test_hybrid_expands_shorthand_and_steers(hashed_store: dict) -> None:

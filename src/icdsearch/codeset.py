@@ -15,7 +15,7 @@ import functools
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,6 +203,17 @@ def synonyms(code_set: CodeSet) -> tuple[Synonym, ...]:
                         seen.add(text.casefold())
                         out.append(Synonym(code.code, text, kind))
     return tuple(out)
+
+
+def synonym_documents(items: Sequence[Synonym]) -> list[tuple[str, Synonym]]:
+    """Each synonym with its document id, ``I10~1`` for I10's first synonym: the ids of the synonym
+    collection and of the lexical index's synonym texts."""
+    counts: dict[str, int] = {}
+    out = []
+    for syn in items:
+        counts[syn.code] = counts.get(syn.code, 0) + 1
+        out.append((f"{syn.code}~{counts[syn.code]}", syn))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -85,11 +85,6 @@ def synonym_collection_name(name: str) -> str:
     return f"{name[:500]}--synonyms"
 
 
-def synonym_id(synonym: Synonym, n: int) -> str:
-    """Id of a code's n-th synonym document: ``I10~1``."""
-    return f"{synonym.code}~{n}"
-
-
 @dataclass(frozen=True)
 class CollectionInfo:
     """What ``collections list`` and ``info`` show: a collection's name, count and recorded metadata."""
@@ -182,15 +177,14 @@ class CodeCollection:
                     metadatas=metadatas[start : start + step],
                 )
 
-    def records(self, codes: Sequence[str]) -> dict[str, tuple[Hit, np.ndarray]]:
-        """Each given code's hit (rank 0, distance 0) and stored vector, in one read; absent codes left out."""
-        if not codes:
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of the given ids, in one read; absent ids left out."""
+        if not ids:
             return {}
         with _chroma_errors(f"reading {self.name}"):
-            stored = self._collection.get(ids=list(codes), include=["metadatas", "embeddings"])
+            stored = self._collection.get(ids=list(ids), include=["embeddings"])
         matrix = np.asarray(stored["embeddings"], dtype=np.float32)
-        return {code: (_hit(0, code, meta, 0.0), matrix[i])
-                for i, (code, meta) in enumerate(zip(stored["ids"], stored["metadatas"]))}
+        return {doc_id: matrix[i] for i, doc_id in enumerate(stored["ids"])}
 
     def query(self, vectors: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[list[Hit]]:
         """The k nearest codes to each vector (Chroma's HNSW index), ranked by squared L2 distance."""
@@ -213,14 +207,6 @@ class CodeCollection:
                 include=["distances"],
             )
         return [list(zip(ids, map(float, dists))) for ids, dists in zip(result["ids"], result["distances"])]
-
-    def documents(self, ids: Sequence[str]) -> dict[str, str]:
-        """The stored text of the given document ids."""
-        if not ids:
-            return {}
-        with _chroma_errors(f"reading {self.name}"):
-            stored = self._collection.get(ids=list(ids), include=["documents"])
-        return dict(zip(stored["ids"], stored["documents"]))
 
     def exact_nearest(self, vectors: np.ndarray, k: int, codes: Sequence[str],
                       by_code: bool = False) -> list[list[tuple[str, float]]]:

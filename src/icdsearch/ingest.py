@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
 
-from .codeset import CodeSet, Synonym, resolve_code_set, synonyms
+from .codeset import CodeSet, resolve_code_set, synonym_documents, synonyms
 from .collections import (
     SCHEMA,
     CodeCollection,
@@ -25,12 +26,13 @@ from .collections import (
     collection_name,
     package_versions,
     synonym_collection_name,
-    synonym_id,
 )
 from .errors import BadCodeSet, DamagedCollection, ModelMismatch
 from .lexical import build_index, index_ready, lexical_dir
 from .models import ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model, source_fingerprint
 from .vectorcache import cache_for, embed_with_cache
+
+T = TypeVar("T")
 
 #: progress(done, total): codes embedded and written so far, out of the codes this run has to embed.
 Progress = Callable[[int, int], None]
@@ -127,7 +129,7 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
         synonym_collection, existing_syn = None, set()
 
     todo = [c for c in code_set if c.code not in existing]
-    syn_records = [(synonym_id(syn, n), syn, code_set.get(syn.code)) for syn, n in _numbered(synonyms(code_set))]
+    syn_records = [(doc_id, syn, code_set.get(syn.code)) for doc_id, syn in synonym_documents(synonyms(code_set))]
     syn_todo = [r for r in syn_records if r[0] not in existing_syn]
     if not todo and not syn_todo and collection is not None and synonym_collection is not None:
         for c in (collection, synonym_collection):
@@ -159,25 +161,25 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
     total, done, cached = len(todo) + len(syn_todo), 0, 0
     if progress:
         progress(0, total)
-    # Globally length-sorted chunks: each batch holds texts of similar length, so little padding.
-    todo.sort(key=lambda c: len(c.description))
-    for start in range(0, len(todo), chunk_size):
-        chunk = todo[start : start + chunk_size]
-        vectors = embed([c.description for c in chunk])
-        collection.upsert(chunk, vectors, code_set.version)
-        done += len(chunk)
+
+    def written(count: int) -> None:
+        nonlocal done
+        done += count
         if progress:
             progress(done, total)
+
+    # Globally length-sorted chunks: each batch holds texts of similar length, so little padding.
+    todo.sort(key=lambda c: len(c.description))
+    _pipelined([todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)],
+               lambda chunk: embed([c.description for c in chunk]),
+               lambda chunk, vectors: (collection.upsert(chunk, vectors, code_set.version), written(len(chunk))))
     collection.update_metadata(complete=True, code_count=len(code_set), updated_at=_now())
 
     syn_todo.sort(key=lambda r: len(r[1].short))
-    for start in range(0, len(syn_todo), chunk_size):
-        records = syn_todo[start : start + chunk_size]
-        vectors = embed([r[1].short for r in records])
-        synonym_collection.upsert_synonyms(records, vectors, code_set.version)
-        done += len(records)
-        if progress:
-            progress(done, total)
+    _pipelined([syn_todo[i : i + chunk_size] for i in range(0, len(syn_todo), chunk_size)],
+               lambda records: embed([r[1].short for r in records]),
+               lambda records, vectors: (synonym_collection.upsert_synonyms(records, vectors, code_set.version),
+                                         written(len(records))))
     synonym_collection.update_metadata(complete=True, code_count=len(syn_records), updated_at=_now())
     if cache is not None:
         cache.close()
@@ -187,6 +189,26 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
                         cached)
 
 
+def _pipelined(chunks: list[list[T]], embed: Callable[[list[T]], np.ndarray],
+               write: Callable[[list[T], np.ndarray], object]) -> None:
+    """Embed chunk i+1 while chunk i is written: Chroma's index insert and the model both release the GIL,
+    so the write costs little wall time. Chunks are written in order, one at a time; on any exit (an error,
+    Ctrl-C) the write under way finishes first, so the store holds whole chunks only, as before."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: Future[object] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="icdsearch-write") as writer:
+        try:
+            for chunk in chunks:
+                vectors = embed(chunk)
+                if pending is not None:
+                    pending.result()  # raises the previous write's error before more is queued
+                pending = writer.submit(write, chunk, vectors)
+        finally:
+            if pending is not None:
+                pending.result()
+
+
 def _build_lexical(store: Store, code_set: CodeSet, rebuild: bool) -> bool:
     """Build the lexical index when missing, stale or asked to; whether it was built."""
     directory = lexical_dir(store, code_set.version)
@@ -194,16 +216,6 @@ def _build_lexical(store: Store, code_set: CodeSet, rebuild: bool) -> bool:
         return False
     build_index(directory, code_set, synonyms(code_set))
     return True
-
-
-def _numbered(items: tuple[Synonym, ...]) -> list[tuple[Synonym, int]]:
-    """Each synonym with its number among its code's synonyms (1, 2, ...), for stable ids."""
-    counts: dict[str, int] = {}
-    out = []
-    for syn in items:
-        counts[syn.code] = counts.get(syn.code, 0) + 1
-        out.append((syn, counts[syn.code]))
-    return out
 
 
 def _open_existing(store: Store, name: str, spec: ModelSpec, version: str,

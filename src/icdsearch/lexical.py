@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .codeset import CodeSet, Synonym
+from .codeset import CodeSet, Synonym, synonym_documents
 from .errors import StoreError
 from .steering import VariantTable
 
 if TYPE_CHECKING:
     from .collections import Store
 
-FORMAT = 3
+FORMAT = 4
 #: bm25s's default pattern wants 2+ characters; ICD-10-CM needs "type 2", "stage 3", "C5".
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)
@@ -72,6 +72,11 @@ def build_index(directory: Path, code_set: CodeSet, synonyms: Sequence[Synonym])
     np.save(tmp / "doc_code.npy", doc_code)
     np.save(tmp / "billable.npy", np.array([c.billable for c in code_set], dtype=bool))
     (tmp / "codes.txt").write_text("\n".join(codes), encoding="utf-8")
+    # What a hit shows, so that a query reads it here instead of from the store (a round trip per query).
+    (tmp / "descriptions.txt").write_text("\n".join(_one_line(c.description) for c in code_set), encoding="utf-8")
+    numbered = synonym_documents(kept)
+    (tmp / "synonyms.tsv").write_text("\n".join(f"{doc_id}\t{_one_line(s.short)}" for doc_id, s in numbered),
+                                      encoding="utf-8")
     np.savez(tmp / "variants.npz", group=table.group, side=table.side, suffix=table.suffix, end=table.end)
     (tmp / "words.json").write_text(json.dumps(dict(words)), encoding="utf-8")
     (tmp / "meta.json").write_text(json.dumps({
@@ -82,6 +87,10 @@ def build_index(directory: Path, code_set: CodeSet, synonyms: Sequence[Synonym])
     if directory.exists():
         shutil.rmtree(directory)
     os.replace(tmp, directory)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def lexical_dir(store: Store, version: str) -> Path:
@@ -141,6 +150,24 @@ class LexicalIndex:
     @functools.cached_property
     def position(self) -> dict[str, int]:
         return {code: i for i, code in enumerate(self.codes)}
+
+    @functools.cached_property
+    def descriptions(self) -> list[str]:
+        """Each code's official description, in the order of :attr:`codes`."""
+        return self._read("descriptions.txt").split("\n")
+
+    @functools.cached_property
+    def synonym_texts(self) -> dict[str, str]:
+        """Synonym document id (``I10~1``) -> its text, as the synonym collection stores it."""
+        text = self._read("synonyms.tsv")
+        return dict(line.split("\t", 1) for line in text.split("\n")) if text else {}
+
+    def _read(self, name: str) -> str:
+        try:
+            return (self.directory / name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"lexical index {self.directory} cannot be read ({exc}): run `icdsearch ingest` "
+                             "to rebuild it") from None
 
     @functools.cached_property
     def _stem(self):  # type: ignore[no-untyped-def]

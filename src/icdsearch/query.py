@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -247,6 +248,12 @@ def _category(category: str | None) -> str | None:
     return category.strip().upper() if category else None
 
 
+@functools.lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    """One worker, for the synonym collection's search beside the main one's."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="icdsearch-synonyms")
+
+
 @functools.lru_cache(maxsize=4)
 def _load_lexical(directory: Path, stamp: float) -> LexicalIndex:
     from .lexical import LexicalIndex
@@ -333,8 +340,12 @@ class Retriever:
         vectors = load_embedder(self.spec, str(self.info.metadata.get("backend", "torch"))).embed_queries(rewritten)
         check_compatible(self.info, self.spec, self.info.code_set_version, dimension=vectors.shape[1])
 
+        # The two collections are searched at once: Chroma's search releases the GIL, so on two cores the
+        # synonym search costs no wall time (a hybrid query would otherwise pay Chroma's fixed cost twice).
+        pending = (_pool().submit(self._dense, self.synonyms, vectors, depth, where, ids, batch_size, True)
+                   if self.synonyms else None)
         dense = self._dense(self.collection, vectors, depth, where, ids, batch_size)
-        syn = self._dense(self.synonyms, vectors, depth, where, ids, batch_size, True) if self.synonyms else None
+        syn = pending.result() if pending else None
 
         position, codes = self.lexical.position, self.lexical.codes
         ranked: list[list[str]] = []
@@ -357,23 +368,28 @@ class Retriever:
 
     def _hits(self, ranked: list[list[str]], bests: list[dict[str, tuple[float, str]]],
               vectors: np.ndarray) -> list[list[Hit]]:
-        """Hits for the final codes of every query, from two store reads in all: metadata (and vectors, for
-        the distance of codes only the lexical ranking or steering brought), and the synonyms that matched."""
-        stored = self.collection.records(sorted({c for top in ranked for c in top}))
-        via_synonym = {best[c][1] for top, best in zip(ranked, bests) for c in top if c in best and best[c][1] != c}
-        matched = self.synonyms.documents(sorted(via_synonym)) if self.synonyms and via_synonym else {}
+        """Hits for the final codes of every query. Descriptions and matched synonyms come from the lexical
+        index's copy (written by the same ingest), so a query makes no store read for them; only codes that
+        the lexical ranking or steering brought without a dense score cost one read, for their vectors."""
+        from .codeset import chapter_of
+
+        lexical = self.lexical
+        missing = sorted({c for top, best in zip(ranked, bests) for c in top if c not in best})
+        stored = self.collection.vectors(missing) if missing else {}
         out = []
         for top, best, vector in zip(ranked, bests, vectors):
             hits = []
             for code in top:
-                if code not in stored:
-                    continue
-                hit, stored_vector = stored[code]
                 if code in best:
                     distance, doc = best[code]
+                elif code in stored:
+                    distance, doc = float(((stored[code] - vector) ** 2).sum()), code
                 else:
-                    distance, doc = float(((stored_vector - vector) ** 2).sum()), code
-                hits.append(replace(hit, rank=len(hits) + 1, distance=distance, matched=matched.get(doc, "")))
+                    continue  # in the lexical index but not in the collection: never answered
+                i = lexical.position[code]
+                hits.append(Hit(rank=len(hits) + 1, code=code, description=lexical.descriptions[i], distance=distance,
+                                category=code[:3], chapter=chapter_of(code), billable=bool(lexical.billable[i]),
+                                matched=lexical.synonym_texts.get(doc, "") if doc != code else ""))
             out.append(hits)
         return out
 

@@ -86,9 +86,16 @@ class VariantTable:
 
     def fit(self, intent: Intent, indices: np.ndarray) -> np.ndarray:
         """:func:`preference` of each code index, vectorised."""
-        side_score = np.array([preference(intent, s, "") for s in range(len(SIDES))])
-        suffix_score = np.array([preference(intent, 0, text) - preference(intent, 0, "") for text in self.suffixes])
+        side_score, suffix_score = _score_tables(intent, self.suffixes)
         return side_score[self.side[indices]] + suffix_score[self.suffix[indices]]
+
+
+@functools.lru_cache(maxsize=64)
+def _score_tables(intent: Intent, suffixes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`preference` by side and by encounter suffix, computed once per intent (steer calls fit often)."""
+    side_score = np.array([preference(intent, s, "") for s in range(len(SIDES))])
+    suffix_score = np.array([preference(intent, 0, text) - preference(intent, 0, "") for text in suffixes])
+    return side_score, suffix_score
 
 
 @dataclass(frozen=True)
