@@ -19,7 +19,7 @@ from icdsearch.errors import BadDataset, BadQuery, IncompleteCollection, StoreEr
 from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
-from icdsearch.steering import Intent, VariantTable, parse_intent, steer, variant_key
+from icdsearch.steering import Intent, VariantTable, fold, parse_intent, prefer_general, steer, variant_key
 
 from .conftest import HASH
 
@@ -152,6 +152,56 @@ def test_a_header_that_already_fits_is_not_replaced(ankle_codes: CodeSet) -> Non
     table, names = _table(ankle_codes)
     header = names.index("S93.401")  # "... of right ankle": fits "right" as well as its children do
     assert steer([header], Intent("right", ""), table)[0] == header
+
+
+@pytest.fixture(scope="module")
+def general(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """A lexical index over real categories where the coder's "ask nothing more" rule matters."""
+    codes = default_code_set().subset(lambda c: c.code.startswith(("R07", "K29", "E66", "R52", "S93.4", "T63.04")),
+                                      "general")
+    directory = tmp_path_factory.mktemp("general") / codes.version
+    build_index(directory, codes, synonyms(codes))
+    return LexicalIndex.load(directory)
+
+
+def _general(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
+    at = [index.position[c] for c in ranked]
+    out = prefer_general(at, index.query_words(query), index.qualifiers, lambda i: index.codes[i][:3],
+                         index.variants, window)
+    return [index.codes[i] for i in out]
+
+
+@pytest.mark.parametrize(("query", "ranked", "expected"), [
+    # a sibling that asks nothing more moves ahead; "unspecified" and "without ..." ask nothing
+    ("chest pain", ["R07.89", "R07.9"], ["R07.9", "R07.89"]),
+    ("gastritis", ["K29.61", "K29.70"], ["K29.70", "K29.61"]),
+    # a word the query said, only the ranked code has: nothing moves
+    ("morbid obesity", ["E66.01", "E66.9"], ["E66.01", "E66.9"]),
+    # another category is not a sibling
+    ("pain", ["R07.89", "R52"], ["R07.89", "R52"]),
+    # side and encounter are steering's: members of one variant group are not rivals
+    ("sprain of right ankle", ["S93.401S", "S93.401A"], ["S93.401S", "S93.401A"]),
+    # a non-billable header does not displace a billable code
+    ("sprain of ankle", ["S93.409A", "S93.4"], ["S93.409A", "S93.4"]),
+    # "accident" and "accidental" are one word to the rule (the stems differ)
+    ("toxic effect of cobra venom, accident", ["T63.041", "T63.04"], ["T63.041", "T63.04"]),
+])
+def test_prefer_general_takes_the_code_that_asks_nothing_more(general: LexicalIndex, query: str,
+                                                               ranked: list[str], expected: list[str]) -> None:
+    assert _general(general, query, ranked) == expected
+
+
+def test_prefer_general_stays_within_its_window(general: LexicalIndex) -> None:
+    assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=2) == ["R07.89", "R52", "R07.9"]
+    assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=3) == ["R07.9", "R07.89", "R52"]
+
+
+def test_qualifiers_leave_out_what_a_query_need_not_say(general: LexicalIndex) -> None:
+    words = general.qualifiers(general.position["K29.70"])  # Gastritis, unspecified, without bleeding
+    assert "gastriti" in words and not words & {"unspecifi", "bleed", "without"}
+    sprain = general.qualifiers(general.position["S93.401A"])
+    assert not sprain & {"initi", "encount"}
+    assert fold("Boutonnière deformity") == "Boutonniere deformity"
 
 
 # ------------------------------------------------------------------------------------------------ lexical

@@ -162,6 +162,27 @@ class LexicalIndex:
         text = self._read("synonyms.tsv")
         return dict(line.split("\t", 1) for line in text.split("\n")) if text else {}
 
+    def qualifiers(self, index: int) -> frozenset[str]:
+        """Tokens of code ``index``'s description that ask something of a query (see steering.prefer_general)."""
+        found = self._qualifiers.get(index)
+        if found is None:
+            from .steering import DEFAULT_WORDS, qualifier_text
+
+            defaults = set(self.tokens(" ".join(DEFAULT_WORDS))) | set(DEFAULT_WORDS)
+            words = set(self.tokens(qualifier_text(self.descriptions[index]))) - defaults
+            found = self._qualifiers[index] = frozenset(w for w in words if len(w) > 1 or w.isdigit())
+        return found
+
+    def query_words(self, text: str) -> frozenset[str]:
+        """A query's tokens as :meth:`qualifiers` compares them (accents off, no one-letter words)."""
+        from .steering import fold
+
+        return frozenset(w for w in self.tokens(fold(text)) if len(w) > 1 or w.isdigit())
+
+    @functools.cached_property
+    def _qualifiers(self) -> dict[int, frozenset[str]]:
+        return {}
+
     def _read(self, name: str) -> str:
         try:
             return (self.directory / name).read_text(encoding="utf-8")

@@ -328,7 +328,7 @@ class Retriever:
     def search(self, texts: Sequence[str], k: int, *, billable_only: bool = False, category: str | None = None,
                ids: Sequence[str] | None = None, batch_size: int = 256) -> list[list[Hit]]:
         """Ranked hits per text. With ``ids``, only those codes are searched (exactly)."""
-        from .steering import parse_intent, steer
+        from .steering import parse_intent, prefer_general, steer
 
         rewritten = [self.rewrite(t) for t in texts]
         # Headers stay in the ranking so that, with billable_only, steering can hand their place to their
@@ -362,7 +362,11 @@ class Retriever:
             if self.pipeline.steering:
                 indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
                                 limit=3 * k)
-            ranked.append([codes[i] for i in indices if answerable is None or answerable[i]][:k])
+            indices = [i for i in indices if answerable is None or answerable[i]]
+            if self.pipeline.steering:
+                indices = prefer_general(indices, self.lexical.query_words(text), self.lexical.qualifiers,
+                                         lambda i: codes[i][:3], self.lexical.variants)
+            ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)
 

@@ -7,6 +7,13 @@ After ranking, each group is answered first by the member that matches what the 
 ("sprained right ankle, first visit" -> the right-side, initial-encounter code), and by the unspecified
 side when the query names none, as a coder would.
 
+The same coder's rule applies across a category (:func:`prefer_general`): when the query asks for nothing
+more, "chest pain" is R07.9 "Chest pain, unspecified", not R07.89 "Other chest pain"; "gastritis" is
+K29.70 "Gastritis, unspecified, without bleeding". Among the best-ranked codes of one category, a code
+whose description asks nothing the query did not say (beyond "unspecified", "uncomplicated", a "without
+..." clause, an encounter) moves ahead of one that asks more ("other", "with bleeding"), provided it
+covers every query word the ranked code covers.
+
 Pure functions over arrays built at ingest (:func:`variant_table`), no model and no store.
 """
 
@@ -14,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,6 +152,70 @@ def preference(intent: Intent, side: int, suffix: str) -> float:
         if detail in suffix:
             score += 0.5
     return score
+
+
+#: Words a coder assumes when a query says nothing: a description using them asks nothing more of the query.
+DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos")
+# "without ..." runs to the end ("... without behavioral disturbance, psychotic disturbance, and anxiety");
+# "unspecified site" and the like say what is *not* specified.
+_UNASKED = re.compile(r"\bwithout\b.*$|\bunspecified (site|part|organism|severity|stage|trimester|type)\b",
+                      re.IGNORECASE)
+#: prefer_general looks at this many of the best-ranked codes.
+GENERAL_WINDOW = 10
+
+
+def qualifier_text(description: str) -> str:
+    """A description less what asks nothing of a query: the encounter suffix (steering's), a trailing
+    "without ..." clause and "unspecified site" and the like ("Gastritis, unspecified, without bleeding" -> "Gastritis, unspecified, ");
+    :data:`DEFAULT_WORDS` go when tokens are compared."""
+    return _UNASKED.sub(" ", _ENCOUNTER.sub("", fold(description).strip()))
+
+
+def fold(text: str) -> str:
+    """Accents off ("Boutonnière" -> "Boutonniere"): people type them rarely."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Callable[[int], frozenset[str]],
+                   category: Callable[[int], str], table: VariantTable, window: int = GENERAL_WINDOW) -> list[int]:
+    """Reorder code indices so that, among the first ``window``, a code that asks for more than the query
+    said is preceded by a sibling that asks for nothing more.
+
+    ``query``: the query's tokens; ``qualifiers(i)``: code i's description tokens less the default words.
+    Each code of the window in turn, if it asks for something the query did not say, hands its slot to the
+    best-ranked unplaced code of its category within the window whose qualifiers are all in the query and
+    that misses no query token the ranked code covers; the ranked code comes next. Only a member that
+    asks *nothing* more may move: one that asks less but still something is as likely to be a paraphrase
+    the words cannot see ("medication" for "drug-induced"). Past the window nothing moves. Members of the
+    ranked code's variant group are not rivals (side and encounter are :func:`steer`'s to choose), nor is a
+    non-billable header for a billable code (a header has no encounter or detail words to count).
+    """
+    top = list(ranked[:window])
+    extra = {i: sum(not any(_same_word(w, q) for q in query) for w in qualifiers(i)) for i in top}
+    missed = {i: frozenset(q for q in query if not any(_same_word(q, w) for w in qualifiers(i))) for i in top}
+    out: list[int] = []
+    placed: set[int] = set()
+    for index in top:
+        if index in placed:
+            continue
+        rivals = [j for j in top if j not in placed and category(j) == category(index) and missed[j] <= missed[index]
+                  and (j == index or ((table.group[j] < 0 or table.group[j] != table.group[index])
+                                      and (table.billable[j] or not table.billable[index])))]
+        best = min(rivals, key=lambda j: (extra[j] > 0, top.index(j)))  # a rival that asks nothing more
+        if best != index:
+            out.append(best)
+            placed.add(best)
+        out.append(index)
+        placed.add(index)
+    return out + [i for i in ranked[window:] if i not in placed]
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Tokens that name the same thing: equal, or one a 4+ letter prefix of the other (the stemmer makes
+    "accid" of "accident" but "accident" of "accidental")."""
+    return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
 
 
 #: A header code with at most this many descendants may hand its place to one that fits the query better.
