@@ -112,6 +112,20 @@ print(json.dumps(out))
 
 IMPORT_CHROMADB = "import chromadb"
 
+# A fresh process that only opens the store's two collections through Chroma and answers one vector query
+# each: what the query path pays for the store alone (HNSW indexes in memory), without model or BM25.
+CHROMA_OPEN = r"""
+import sys
+import numpy as np
+from icdsearch.collections import as_store, synonym_collection_name
+from icdsearch.query import open_collection
+store = as_store(sys.argv[1])
+spec, main, info = open_collection(None, "all", store)
+vector = np.full((1, int(info.metadata["dimension"])), 0.05, dtype=np.float32)
+for collection in (main, store.open(synonym_collection_name(main.name))):
+    collection.nearest(vector, 3)
+"""
+
 
 def peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Wall seconds, this child's peak RSS in MiB (GNU time), and its stdout."""
@@ -143,6 +157,7 @@ def main() -> int:
         q_wall = statistics.median(w for w, _, _ in ours_q)
         q_peak = statistics.median(p for _, p, _ in ours_q)
         chroma_import = [peak_of([sys.executable, "-c", IMPORT_CHROMADB], env) for _ in range(3)]
+        chroma_open = [peak_of([sys.executable, "-c", CHROMA_OPEN, f"{tmp}/ours"], env) for _ in range(3)]
         inproc = json.loads(subprocess.run([sys.executable, "-c", IN_PROCESS, f"{tmp}/ours"], capture_output=True,
                                            text=True, env=env, check=True).stdout.strip().splitlines()[-1])
 
@@ -176,6 +191,8 @@ def main() -> int:
     embed_all = documents / parts["documents_per_s"]
     import_wall = statistics.median(w for w, _, _ in chroma_import)
     import_peak = statistics.median(p for _, p, _ in chroma_import)
+    open_wall = statistics.median(w for w, _, _ in chroma_open)
+    open_peak = statistics.median(p for _, p, _ in chroma_open)
     causes = [
         "", "Where the time goes (measured in the same run):", "",
         f"- **Ingest.** The fp32 ONNX model embeds {parts['documents_per_s']:.0f} descriptions/s here (batches of 32, "
@@ -185,9 +202,10 @@ def main() -> int:
         "opt-in (`--backend onnx-int8`) because it costs more than 0.5 points of exact match (int8 section "
         "below). The embedding cache makes a second store or code-set version cheap, not the first ingest.",
         f"- **Query from a fresh process.** `import chromadb` alone takes {import_wall:.2f} s and {import_peak:.0f} "
-        "MiB in a fresh process here; the store has to be opened through it, so the 1.0 s target cannot be met "
-        "on this path. On top come the ONNX session, the HNSW index of both collections in memory and the "
-        "lexical index.",
+        f"MiB in a fresh process here; opening the two collections through it and answering one vector query "
+        f"each (no model, no BM25) takes {open_wall:.2f} s and {open_peak:.0f} MiB, Chroma holding both HNSW "
+        "indexes in memory. The store has to be opened through Chroma, so neither the 1.0 s nor the 350 MiB "
+        "target can be met on this path; the ONNX session and the lexical index come on top.",
         f"- **In-process latency.** One Chroma query call (98,186 vectors, top 100, distances only) takes "
         f"{parts['chroma_query_ms']:.1f} ms (p50) and one query embedding {parts['embed_query_ms']:.1f} ms, so the "
         "dense mode sits at their sum; ef_search hardly moves the Chroma figure (HNSW section), it is the call "
