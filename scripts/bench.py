@@ -164,6 +164,7 @@ def main() -> int:
     def target(ok: bool) -> str:
         return "met" if ok else "**missed**"
 
+    parts = inproc.pop("parts")
     rows = [
         ("Full ingest, 98,186 codes (s)", f"{ref_ingest:.0f} (process {ref_wall:.0f})", f"{ing_wall:.0f}",
          f"{ref_wall / ing_wall:.2f}x faster", f"≥ 3x: {target(ref_wall / ing_wall >= 3)}"),
@@ -185,7 +186,6 @@ def main() -> int:
             (f"evaluate, 1,000 rephrasings, ingested store (s), {label}", "-", f"{m['evaluate_s']:.1f}", "-",
              f"≤ 15: {target(m['evaluate_s'] <= 15)}"),
         ]
-    parts = inproc.pop("parts")
     documents = 98_186 + 13_484
     budget = ref_wall / 3
     embed_all = documents / parts["documents_per_s"]
@@ -204,8 +204,10 @@ def main() -> int:
         f"- **Query from a fresh process.** `import chromadb` alone takes {import_wall:.2f} s and {import_peak:.0f} "
         f"MiB in a fresh process here; opening the two collections through it and answering one vector query "
         f"each (no model, no BM25) takes {open_wall:.2f} s and {open_peak:.0f} MiB, Chroma holding both HNSW "
-        "indexes in memory. The store has to be opened through Chroma, so neither the 1.0 s nor the 350 MiB "
-        "target can be met on this path; the ONNX session and the lexical index come on top.",
+        "indexes in memory. The store has to be opened through Chroma, "
+        + ("so that alone is over the 1.0 s / 350 MiB budget"
+           if open_wall > 1.0 or open_peak > 350 else "which leaves room for the rest within 1.0 s / 350 MiB")
+        + "; the ONNX session and the lexical index come on top.",
         f"- **In-process latency.** One Chroma query call (98,186 vectors, top 100, distances only) takes "
         f"{parts['chroma_query_ms']:.1f} ms (p50) and one query embedding {parts['embed_query_ms']:.1f} ms, so the "
         "dense mode sits at their sum; ef_search hardly moves the Chroma figure (HNSW section), it is the call "

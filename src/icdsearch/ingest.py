@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TypeVar
 
 import numpy as np
 

@@ -17,7 +17,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +120,7 @@ class LexicalIndex:
     _indptr: np.ndarray
     _vocab: dict[str, int]
     _stopwords: frozenset[str]
+    _qualifiers: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
@@ -166,11 +167,10 @@ class LexicalIndex:
         """Tokens of code ``index``'s description that ask something of a query (see steering.prefer_general)."""
         found = self._qualifiers.get(index)
         if found is None:
-            from .steering import DEFAULT_WORDS, qualifier_text
+            from .steering import qualifier_text
 
-            defaults = set(self.tokens(" ".join(DEFAULT_WORDS))) | set(DEFAULT_WORDS)
-            words = set(self.tokens(qualifier_text(self.descriptions[index]))) - defaults
-            found = self._qualifiers[index] = frozenset(w for w in words if len(w) > 1 or w.isdigit())
+            words = self.query_words(qualifier_text(self.descriptions[index])) - self._default_words
+            found = self._qualifiers[index] = words
         return found
 
     def query_words(self, text: str) -> frozenset[str]:
@@ -180,8 +180,10 @@ class LexicalIndex:
         return frozenset(w for w in self.tokens(fold(text)) if len(w) > 1 or w.isdigit())
 
     @functools.cached_property
-    def _qualifiers(self) -> dict[int, frozenset[str]]:
-        return {}
+    def _default_words(self) -> frozenset[str]:
+        from .steering import DEFAULT_WORDS
+
+        return frozenset(self.tokens(" ".join(DEFAULT_WORDS))) | frozenset(DEFAULT_WORDS)
 
     def _read(self, name: str) -> str:
         try:

@@ -166,8 +166,8 @@ GENERAL_WINDOW = 10
 
 def qualifier_text(description: str) -> str:
     """A description less what asks nothing of a query: the encounter suffix (steering's), a trailing
-    "without ..." clause and "unspecified site" and the like ("Gastritis, unspecified, without bleeding" -> "Gastritis, unspecified, ");
-    :data:`DEFAULT_WORDS` go when tokens are compared."""
+    "without ..." clause, "unspecified site" and the like ("Gastritis, unspecified, without bleeding" ->
+    "Gastritis, unspecified, "); :data:`DEFAULT_WORDS` go when tokens are compared."""
     return _UNASKED.sub(" ", _ENCOUNTER.sub("", fold(description).strip()))
 
 
