@@ -7,10 +7,10 @@ Rates come back in percent, as in arXiv 2401.01943. Codes are compared in their 
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Mapping, Sequence
 
 import Levenshtein
+import numpy as np
 
 Run = Mapping[str, Sequence[str]]
 Truth = Mapping[str, str]
@@ -98,10 +98,14 @@ def _bootstrap(values: Sequence[float], resamples: int, seed: int, level: float)
     n = len(values)
     if n == 0:
         return (0.0, 0.0)
-    rng = random.Random(seed)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
-    return (means[int(math.floor((1 - level) / 2 * (resamples - 1)))],
-            means[int(math.ceil((1 + level) / 2 * (resamples - 1)))])
+    # Vectorised: a pure-Python loop took seconds of every evaluate.
+    data = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    rows = max(1, 4_000_000 // n)  # resamples drawn a block at a time, at most ~32 MB of indices
+    means = np.sort(np.concatenate([data[rng.integers(0, n, size=(min(rows, resamples - start), n))].mean(axis=1)
+                                    for start in range(0, resamples, rows)]))
+    return (float(means[int(math.floor((1 - level) / 2 * (resamples - 1)))]),
+            float(means[int(math.ceil((1 + level) / 2 * (resamples - 1)))]))
 
 
 def bootstrap_ci(flags: Sequence[bool], resamples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:

@@ -193,8 +193,10 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     non-billable header for a billable code (a header has no encounter or detail words to count).
     """
     top = list(ranked[:window])
-    extra = {i: sum(not any(_same_word(w, q) for q in query) for w in qualifiers(i)) for i in top}
-    missed = {i: frozenset(q for q in query if not any(_same_word(q, w) for w in qualifiers(i))) for i in top}
+    # Exact matches by set difference first; only the words left over are tried as prefixes.
+    extra = {i: sum(not any(_same_word(w, q) for q in query) for w in qualifiers(i) - query) for i in top}
+    missed = {i: frozenset(q for q in query - qualifiers(i) if not any(_same_word(q, w) for w in qualifiers(i)))
+              for i in top}
     out: list[int] = []
     placed: set[int] = set()
     for index in top:
