@@ -363,7 +363,7 @@ class Retriever:
                 indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
                                 limit=3 * k)
             indices = [i for i in indices if answerable is None or answerable[i]]
-            if self.pipeline.steering:
+            if self.pipeline.steering:  # after the filter: the rule weighs the codes that can be answered
                 indices = prefer_general(indices, self.lexical.query_words(text), self.lexical.qualifiers,
                                          lambda i: codes[i][:3], self.lexical.variants)
             ranked.append([codes[i] for i in indices][:k])
