@@ -7,6 +7,7 @@ hashing embedder (fast, deterministic) into a real embedded Chroma store.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -243,6 +244,14 @@ def test_allowed_mask_limits_the_lexical_ranking(lexical: LexicalIndex) -> None:
 ])
 def test_spelling_correction(lexical: LexicalIndex, text: str, fixed: str) -> None:
     assert lexical.correct(text) == fixed
+
+
+def test_building_the_lexical_index_is_quiet(ankle_codes: CodeSet, tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """bm25s logs at DEBUG; once anything has configured logging, an ingest would print its notes."""
+    caplog.set_level(logging.DEBUG)
+    build_index(tmp_path / "index", ankle_codes, synonyms(ankle_codes))
+    assert not [r for r in caplog.records if r.name.startswith("bm25s")]
 
 
 def test_index_ready_and_unreadable_index(lexical: LexicalIndex, ankle_codes: CodeSet, tmp_path: Path) -> None:

@@ -46,9 +46,15 @@ def lexical_text(synonym: Synonym) -> str:
 
 def build_index(directory: Path, code_set: CodeSet, synonyms: Sequence[Synonym]) -> None:
     """Write the lexical index of ``code_set`` (descriptions and synonyms) to ``directory``, atomically."""
+    import logging
+
     import bm25s
     import Stemmer
     from bm25s.stopwords import STOPWORDS_EN
+
+    # bm25s sets its logger to DEBUG; after the ONNX export has configured logging, its notes would
+    # reach the ingest's stderr ("DEBUG:bm25s:Building index from tokens").
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     codes = [c.code for c in code_set]
     position = {code: i for i, code in enumerate(codes)}
