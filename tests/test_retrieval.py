@@ -257,6 +257,12 @@ def test_building_the_lexical_index_is_quiet(ankle_codes: CodeSet, tmp_path: Pat
 def test_index_ready_and_unreadable_index(lexical: LexicalIndex, ankle_codes: CodeSet, tmp_path: Path) -> None:
     assert index_ready(lexical.directory, ankle_codes.version)
     assert not index_ready(lexical.directory, "another-version")
+    import shutil
+
+    partial = tmp_path / "partial"
+    shutil.copytree(lexical.directory, partial)
+    (partial / "descriptions.txt").unlink()  # what `icdsearch ingest` must then rebuild
+    assert not index_ready(partial, ankle_codes.version)
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "meta.json").write_text("{not json")

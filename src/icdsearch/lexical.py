@@ -109,7 +109,14 @@ def index_ready(directory: Path, version: str) -> bool:
         meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return meta.get("format") == FORMAT and meta.get("code_set_version") == version
+    return (meta.get("format") == FORMAT and meta.get("code_set_version") == version
+            and all((directory / name).is_file() for name in _QUERY_FILES))
+
+
+#: The files a query reads besides meta.json (bm25s's own and ours): one missing means a rebuild.
+_QUERY_FILES = ("codes.txt", "billable.npy", "doc_code.npy", "variants.npz", "words.json", "descriptions.txt",
+                "synonyms.tsv", "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy",
+                "vocab.index.json")
 
 
 @dataclass
