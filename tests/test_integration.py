@@ -118,12 +118,44 @@ def test_default_backend_is_onnx_and_matches_torch(minilm_store: Path, subset_co
     info = collection_info("all-MiniLM-L6-v2--icd10cm-fy2026-april-ch04-ch09", store=str(minilm_store))
     assert info.metadata["backend"] == "onnx"
     spec = resolve_model(None)
-    assert {"model.onnx", "model.int8.onnx", "tokenizer.json", "export.json"} <= {p.name for p in export_dir(spec).iterdir()}
+    assert {"model.onnx", "model.onnx.data", "model.int8.onnx", "tokenizer.json", "export.json"} <= {
+        p.name for p in export_dir(spec).iterdir()}
     texts = [q.text for q in load_dataset().queries][:300]
     onnx = load_embedder(spec, "onnx").embed_queries(texts)
     torch_vectors = load_embedder(spec, "torch").embed_queries(texts)
     cosine = (onnx * torch_vectors).sum(axis=1)
     assert cosine.min() >= 0.999
+
+
+def test_export_of_an_older_layout_is_upgraded_with_the_same_vectors(minilm_store: Path, tmp_path: Path) -> None:
+    """An export made before the weights moved to model.onnx.data (layout 1: weights inside the graph)
+    is rewritten in place on load, without torch, and computes exactly the same vectors."""
+    import shutil
+
+    import numpy as np
+    import onnx
+
+    from icdsearch.models import (EXPORT_LAYOUT, WEIGHTS_FILE, OnnxEmbedder, export_dir, load_embedder, resolve_model,
+                                  upgrade_layout)
+
+    spec = resolve_model(None)
+    load_embedder(spec, "onnx")  # the real export, made if this run has none yet
+    old = tmp_path / "export"
+    shutil.copytree(export_dir(spec), old)
+    onnx.save_model(onnx.load(str(old / "model.onnx")), str(old / "inline.onnx"))  # weights back inside
+    (old / WEIGHTS_FILE).unlink()
+    (old / "inline.onnx").replace(old / "model.onnx")
+    config = json.loads((old / "export.json").read_text())
+    config.pop("layout")
+    (old / "export.json").write_text(json.dumps(config))
+
+    texts = ["high blood pressure", "T2DM w/o complications", "sprained right ankle, first visit"]
+    before = OnnxEmbedder(spec, old).embed_queries(texts)
+    upgrade_layout(old)
+    assert json.loads((old / "export.json").read_text())["layout"] == EXPORT_LAYOUT
+    assert (old / WEIGHTS_FILE).stat().st_size > (old / "model.onnx").stat().st_size * 100
+    assert np.array_equal(OnnxEmbedder(spec, old).embed_queries(texts), before)
+    assert sorted(p.name for p in old.iterdir()) == sorted(p.name for p in export_dir(spec).iterdir())
 
 
 def test_query_path_imports_no_torch(minilm_store: Path) -> None:

@@ -272,6 +272,11 @@ class SentenceTransformerEmbedder(Embedder):
 BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "onnx"
 EXPORT_FORMAT = 1
+#: How the export's files are laid out, apart from what they compute (vectors and caches do not depend on it).
+#: Layout 2 keeps the fp32 weights in ``model.onnx.data`` beside the graph: onnxruntime then maps them from the
+#: file instead of holding the whole model in memory twice while the session is made (peak ~140 -> ~55 MiB).
+EXPORT_LAYOUT = 2
+WEIGHTS_FILE = "model.onnx.data"
 
 
 class ExportUnsupported(Exception):
@@ -350,9 +355,10 @@ def export_onnx(spec: ModelSpec) -> Path:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         quantize_dynamic(str(work / "model.onnx"), str(work / "model.int8.onnx"), weight_type=QuantType.QInt8)
+        _externalize_weights(work)
         tokenizer = model.tokenizer
         tokenizer.backend_tokenizer.save(str(work / "tokenizer.json"))
-        config = {"format": EXPORT_FORMAT, "model": spec.name, "max_seq_length": int(model.max_seq_length),
+        config = {"format": EXPORT_FORMAT, "layout": EXPORT_LAYOUT, "model": spec.name, "max_seq_length": int(model.max_seq_length),
                   "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]"),
                   "pooling": "mean" if mean else "cls", "dimension": int(model.get_embedding_dimension()
                   if hasattr(model, "get_embedding_dimension") else model.get_sentence_embedding_dimension()),
@@ -376,6 +382,41 @@ def export_onnx(spec: ModelSpec) -> Path:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _externalize_weights(directory: Path) -> None:
+    """Move ``model.onnx``'s weights into :data:`WEIGHTS_FILE` (same graph, same numbers), atomically."""
+    import onnx
+
+    model = onnx.load(str(directory / "model.onnx"))
+    graph = directory / ".model.onnx.tmp"
+    for stale in (graph, directory / WEIGHTS_FILE):
+        stale.unlink(missing_ok=True)
+    onnx.save_model(model, str(graph), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=WEIGHTS_FILE, size_threshold=1024)
+    os.replace(graph, directory / "model.onnx")  # the weights file exists before any graph names it
+
+
+def upgrade_layout(directory: Path) -> None:
+    """Bring an export made by an older icdsearch to :data:`EXPORT_LAYOUT` (no torch needed, vectors unchanged)."""
+    config_file = directory / "export.json"
+    config = json.loads(config_file.read_text())
+    if int(config.get("layout", 1)) >= EXPORT_LAYOUT:
+        return
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix=".layout-", dir=directory.parent))
+    try:
+        shutil.copy2(directory / "model.onnx", work / "model.onnx")
+        _externalize_weights(work)
+        # The weights file first: the old graph does not read it, the new graph needs it.
+        os.replace(work / WEIGHTS_FILE, directory / WEIGHTS_FILE)
+        os.replace(work / "model.onnx", directory / "model.onnx")
+        config["layout"] = EXPORT_LAYOUT
+        (work / "export.json").write_text(json.dumps(config, indent=2))
+        os.replace(work / "export.json", config_file)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _pooling_mode(pooling: Any) -> str:
@@ -490,4 +531,9 @@ def load_embedder(spec: ModelSpec, backend: str = "torch") -> Embedder:
             warnings.simplefilter("ignore")
             logging.getLogger().setLevel(logging.ERROR)
             directory = export_onnx(spec)
+    else:
+        try:
+            upgrade_layout(directory)
+        except OSError:  # a read-only cache: the old layout still computes the same vectors, with more memory
+            pass
     return OnnxEmbedder(spec, directory, quantized=backend == "onnx-int8")
