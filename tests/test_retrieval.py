@@ -20,7 +20,8 @@ from icdsearch.errors import BadDataset, BadQuery, IncompleteCollection, StoreEr
 from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
-from icdsearch.steering import Intent, VariantTable, fold, parse_intent, prefer_general, steer, variant_key
+from icdsearch.steering import (Intent, VariantTable, fold, history_intent, parse_intent, prefer_general, prefer_history,
+                                steer, variant_key)
 
 from .conftest import HASH
 
@@ -203,6 +204,45 @@ def test_qualifiers_leave_out_what_a_query_need_not_say(general: LexicalIndex) -
     sprain = general.qualifiers(general.position["S93.401A"])
     assert not sprain & {"initi", "encount"}
     assert fold("Boutonnière deformity") == "Boutonniere deformity"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("history of breast cancer", "personal"), ("past medical history of TB", "personal"),
+    ("family history of colon cancer", "family"), ("family medical history of diabetes", "family"),
+    ("breast cancer", ""), ("historic fracture", ""),
+])
+def test_history_intent(text: str, intent: str) -> None:
+    assert history_intent(text) == intent
+
+
+def _history(query: str, ranked: list[str], window: int = 10) -> list[str]:
+    codes = default_code_set()
+    described = {c: codes.get(c).description for c in ranked}  # type: ignore[union-attr]
+    out = prefer_history(list(range(len(ranked))), history_intent(query), lambda i: described[ranked[i]], window)
+    return [ranked[i] for i in out]
+
+
+@pytest.mark.parametrize(("query", "ranked", "expected"), [
+    # a personal history is a Z85/Z86/Z87 code or "Old ...", ahead of the present disease, in ranked order
+    ("history of breast cancer", ["C50.919", "Z80.3", "Z85.3"], ["Z85.3", "C50.919", "Z80.3"]),
+    ("history of MI", ["I21.9", "I25.2", "Z86.79"], ["I25.2", "Z86.79", "I21.9"]),
+    ("history of falls", ["W19.XXXA", "Z91.81"], ["Z91.81", "W19.XXXA"]),
+    # a family history: the Z80-Z84 code first, a personal one to the end of the window
+    ("family history of breast cancer", ["Z85.3", "C50.919", "Z80.3"], ["Z80.3", "C50.919", "Z85.3"]),
+    # no history code among the ranked: only the other kind moves back ("history of asthma" is asthma)
+    ("history of asthma", ["Z82.5", "J45.909"], ["J45.909", "Z82.5"]),
+    # no history in the query: nothing moves
+    ("breast cancer", ["C50.919", "Z85.3"], ["C50.919", "Z85.3"]),
+])
+def test_prefer_history_answers_a_history_with_a_history_code(query: str, ranked: list[str],
+                                                               expected: list[str]) -> None:
+    assert _history(query, ranked) == expected
+
+
+def test_prefer_history_stays_within_its_window() -> None:
+    # "hx of HTN": a history code ranked far down is not pulled up over the chronic condition
+    assert _history("history of hypertension", ["I10", "I1A.0", "Z86.79"], window=2) == ["I10", "I1A.0", "Z86.79"]
+    assert _history("history of hypertension", ["I10", "I1A.0", "Z86.79"], window=3) == ["Z86.79", "I10", "I1A.0"]
 
 
 # ------------------------------------------------------------------------------------------------ lexical

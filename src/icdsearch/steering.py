@@ -12,7 +12,8 @@ more, "chest pain" is R07.9 "Chest pain, unspecified", not R07.89 "Other chest p
 K29.70 "Gastritis, unspecified, without bleeding". Among the best-ranked codes of one category, a code
 whose description asks nothing the query did not say (beyond "unspecified", "uncomplicated", a "without
 ..." clause, an encounter) moves ahead of one that asks more ("other", "with bleeding"), provided it
-covers every query word the ranked code covers.
+covers every query word the ranked code covers. And a query about a history ("hx of breast cancer",
+"family hx of colon cancer") is answered by the codes that record one (:func:`prefer_history`).
 
 Pure functions over arrays built at ingest (:func:`variant_table`), no model and no store.
 """
@@ -212,6 +213,42 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
         out.append(index)
         placed.add(index)
     return out + [i for i in ranked[window:] if i not in placed]
+
+
+#: A query about the past ("history of", "hx of" once expanded, "past medical history"), and whose.
+_HISTORY_QUERY = re.compile(r"\bhistory\b|\bpast medical\b")
+_FAMILY_QUERY = re.compile(r"\bfamily (medical )?history\b")
+#: Codes that record a history rather than a present condition: "Personal history of ...", "History of
+#: falling", "Old myocardial infarction" (where ICD-10-CM's index sends "History, personal, myocardial
+#: infarction"); and "Family history of ...".
+_PERSONAL_CODE = re.compile(r"^(history of|old) |\bpersonal history of\b", re.IGNORECASE)
+_FAMILY_CODE = re.compile(r"\bfamily history of\b", re.IGNORECASE)
+
+
+def history_intent(text: str) -> str:
+    """"family" when the query asks for a family history, "personal" for any other history, else ""."""
+    low = text.lower()
+    if _FAMILY_QUERY.search(low):
+        return "family"
+    return "personal" if _HISTORY_QUERY.search(low) else ""
+
+
+def prefer_history(ranked: Sequence[int], intent: str, description: Callable[[int], str],
+                   window: int = GENERAL_WINDOW) -> list[int]:
+    """A query about a history is answered by codes that record one: "hx of breast cancer" is Z85.3
+    "Personal history of malignant neoplasm of breast", not a C50 code of the present cancer; "h/o DVT" is
+    Z86.718. With such an intent, the codes among the first ``window`` that record that kind of history come
+    first, in their own order; those recording the other kind (a family's history for "history of asthma")
+    go to the end of the window; the rest keep their order between. Only codes the ranking already found close may
+    move: "hx of HTN" stays I10, as a coder codes a chronic condition that a note calls history (no
+    history code of hypertension ranks that high, only "other diseases of the circulatory system")."""
+    if not intent:
+        return list(ranked)
+    wanted, other = (_FAMILY_CODE, _PERSONAL_CODE) if intent == "family" else (_PERSONAL_CODE, _FAMILY_CODE)
+    top = list(ranked[:window])
+    first = [i for i in top if wanted.search(description(i))]
+    last = [i for i in top if i not in first and other.search(description(i))]
+    return first + [i for i in top if i not in first and i not in last] + last + list(ranked[window:])
 
 
 def _same_word(a: str, b: str) -> bool:
