@@ -286,6 +286,18 @@ def test_spelling_correction(lexical: LexicalIndex, text: str, fixed: str) -> No
     assert lexical.correct(text) == fixed
 
 
+def test_accent_free_words_find_accented_descriptions(tmp_path: Path) -> None:
+    """ICD-10-CM writes "Ménière's disease" and "Sjögren syndrome"; people type neither accent. Without
+    folding, "menieres" was unknown to the index and "corrected" to "meninges" (tuberculous meningitis)."""
+    codes = default_code_set().subset(lambda c: c.code.startswith(("H81.0", "M35.0", "A17.0", "G96.1")), "accents")
+    build_index(tmp_path / codes.version, codes, synonyms(codes))
+    index = LexicalIndex.load(tmp_path / codes.version)
+    assert index.correct("menieres disease") == "menieres disease"
+    assert index.codes[index.top_codes("menieres disease", 1)[0][0]].startswith("H81.0")
+    assert index.codes[index.top_codes("sjogren syndrome", 1)[0][0]].startswith("M35.0")
+    assert index.document_scores("Ménière").max() == index.document_scores("meniere").max() > 0
+
+
 def test_building_the_lexical_index_is_quiet(ankle_codes: CodeSet, tmp_path: Path,
                                              caplog: pytest.LogCaptureFixture) -> None:
     """bm25s logs at DEBUG; once anything has configured logging, an ingest would print its notes."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from .codeset import CodeSet, Synonym, synonym_documents
 from .errors import StoreError
-from .steering import VariantTable
+from .steering import VariantTable, fold
 
 if TYPE_CHECKING:
     from .collections import Store
@@ -188,8 +188,6 @@ class LexicalIndex:
 
     def query_words(self, text: str) -> frozenset[str]:
         """A query's tokens as :meth:`qualifiers` compares them (accents off, no one-letter words)."""
-        from .steering import fold
-
         return frozenset(w for w in self.tokens(fold(text)) if len(w) > 1 or w.isdigit())
 
     @functools.cached_property
@@ -216,9 +214,24 @@ class LexicalIndex:
         stem = self._stem
         return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in self._stopwords]
 
+    @functools.cached_property
+    def _accented(self) -> dict[str, tuple[int, ...]]:
+        """Accented index tokens by their accent-free form: ICD-10-CM writes "Ménière", "Sjögren",
+        "Boutonnière"; people type "menieres", "sjogren", "boutonniere"."""
+        found: dict[str, list[int]] = {}
+        for token, i in self._vocab.items():
+            if not token.isascii():
+                found.setdefault(fold(token), []).append(i)
+        return {token: tuple(ids) for token, ids in found.items()}
+
+    def _token_ids(self, token: str) -> list[int]:
+        """The index's ids of a query token (accents off): itself and its accented forms."""
+        exact = self._vocab.get(token)
+        return ([] if exact is None else [exact]) + list(self._accented.get(token, ()))
+
     def document_scores(self, text: str) -> np.ndarray:
         """BM25 score of every document (descriptions, then synonyms), as bm25s.BM25.get_scores."""
-        ids = [self._vocab[t] for t in self.tokens(text) if t in self._vocab]
+        ids = [i for t in self.tokens(fold(text)) for i in self._token_ids(t)]
         scores = np.zeros(len(self.doc_code), dtype=np.float32)
         for t in ids:
             start, end = self._indptr[t], self._indptr[t + 1]
@@ -255,7 +268,8 @@ class LexicalIndex:
 
     def known(self, word: str) -> bool:
         """Whether ICD-10-CM's text uses the word, or another form of it ("tired": "tire")."""
-        return word in self.word_counts or self._stem(word) in self._vocab
+        stem = self._stem(word)
+        return word in self.word_counts or stem in self._vocab or stem in self._accented
 
     def correct(self, text: str, protected: frozenset[str] = frozenset()) -> str:
         """Words ICD-10-CM never uses (in any form), of 4+ letters, replaced by the closest word it does use.
