@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from icdsearch.errors import BadDataset, BadQuery, IncompleteCollection, StoreEr
 from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
-from icdsearch.steering import (Intent, VariantTable, fold, history_intent, parse_intent, prefer_general, prefer_history,
+from icdsearch.steering import (SIDES, Intent, VariantTable, fold, history_intent, parse_intent, prefer_general, prefer_history,
                                 steer, variant_key)
 
 from .conftest import HASH
@@ -103,6 +104,31 @@ def test_variant_key_separates_side_and_encounter() -> None:
     assert variant_key("Essential (primary) hypertension") == ("essential (primary) hypertension", 0, "")
 
 
+@pytest.mark.parametrize("descriptions", [
+    # the bilateral sibling drops the organ the others name
+    ("Simple chronic conjunctivitis, right eye", "Simple chronic conjunctivitis, left eye",
+     "Simple chronic conjunctivitis, bilateral", "Simple chronic conjunctivitis, unspecified eye"),
+    ("Impacted cerumen, right ear", "Impacted cerumen, bilateral", "Impacted cerumen, unspecified ear"),
+    # or names it in the plural
+    ("Dacryoadenitis of right lacrimal gland", "Dacryoadenitis of bilateral lacrimal glands"),
+    ("Carpal tunnel syndrome, right upper limb", "Carpal tunnel syndrome, bilateral upper limbs"),
+    ("Cyst of right ovary", "Cyst of bilateral ovaries"),
+    ("Chronic angle-closure glaucoma, right eye, mild stage", "Chronic angle-closure glaucoma, bilateral, mild stage"),
+])
+def test_all_sides_of_a_code_are_one_variant_group(descriptions: tuple[str, ...]) -> None:
+    keys = {variant_key(d)[0] for d in descriptions}
+    assert len(keys) == 1
+    assert sorted(variant_key(d)[1] for d in descriptions) == sorted({SIDES.index(w) for d in descriptions for w in SIDES[1:]
+                                                                       if re.search(rf"\b{w}\b", d.lower())})
+
+
+def test_different_stages_and_organs_stay_apart() -> None:
+    assert variant_key("Chronic angle-closure glaucoma, right eye, mild stage")[0] != variant_key(
+        "Chronic angle-closure glaucoma, right eye, severe stage")[0]
+    assert variant_key("Sprain of unspecified ligament of right ankle")[0] != variant_key(
+        "Sprain of unspecified ligament of right knee")[0]
+
+
 @pytest.mark.parametrize("text, intent", [
     ("sprained right ankle, first visit", Intent("right", "initial")),
     ("left knee pain", Intent("left", "")),
@@ -132,6 +158,17 @@ def test_steering_without_side_prefers_unspecified_and_keeps_the_encounter(ankle
     table, names = _table(ankle_codes)
     out = steer([names.index("S93.402A")], Intent(), table)
     assert [names[i] for i in out[:2]] == ["S93.409A", "S93.402A"]
+
+
+def test_steering_without_encounter_prefers_the_initial_one(ankle_codes: CodeSet) -> None:
+    table, names = _table(ankle_codes)
+    # "sprained right ankle": the ranker's best was a sequela code; a coder codes the injury itself
+    out = steer([names.index("S93.401S")], Intent("right", ""), table)
+    assert [names[i] for i in out[:2]] == ["S93.401A", "S93.401S"]
+    # ... but an encounter the query names wins, and a header is not displaced for it
+    assert names[steer([names.index("S93.401S")], Intent("right", "sequela"), table)[0]] == "S93.401S"
+    assert names[steer([names.index("S93.401")], Intent("right", ""), table)[0]] == "S93.401"
+    assert names[steer([names.index("S93.40")], Intent(), table, billable_first=True)[0]] == "S93.409A"
 
 
 def test_steering_leaves_a_fitting_code_and_ungrouped_codes_alone(ankle_codes: CodeSet) -> None:

@@ -30,7 +30,7 @@ from .steering import VariantTable, fold
 if TYPE_CHECKING:
     from .collections import Store
 
-FORMAT = 4
+FORMAT = 5
 #: bm25s's default pattern wants 2+ characters; ICD-10-CM needs "type 2", "stage 3", "C5".
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)

@@ -43,7 +43,23 @@ def variant_key(description: str) -> tuple[str, int, str]:
     sides = [m.group(1).lower() for m in _SIDE_WORD.finditer(text)]
     named = [s for s in sides if s != "unspecified"]
     side = SIDES.index(named[0]) if named else (SIDES.index("unspecified") if sides else 0)
-    return _SIDE_WORD.sub("*", text.lower()), side, suffix
+    return _SIDE_PHRASE.sub(_side_phrase, text.lower()), side, suffix
+
+
+# A side word and what it qualifies, up to the next comma or "with": "right eye", "bilateral lacrimal
+# glands", "unspecified upper limb". ICD-10-CM's bilateral sibling drops the organ ("Simple chronic
+# conjunctivitis, bilateral" beside "..., right eye") or names it in the plural ("... of bilateral lacrimal
+# glands" beside "... of right lacrimal gland"): the group text takes both out, so that all four sides
+# are one group.
+_SIDE_PHRASE = re.compile(r"\b(?:right|left|bilateral|unspecified)\b([^,]*?)"
+                          r"(?=,|\bwith\b|\bwithout\b|\b(?:right|left|bilateral|unspecified)\b|$)")
+_SIDE_ORGAN = re.compile(r"^\s*(eye|ear)s?\b")
+
+
+def _side_phrase(match: re.Match[str]) -> str:
+    rest = _SIDE_ORGAN.sub("", match.group(1))
+    return "*" + re.sub(r"\b(\w{3,}?)(ies|s)\b", lambda m: m.group(1) + ("y" if m.group(2) == "ies" else "")
+                        if not m.group(0).endswith(("ss", "us", "is")) else m.group(0), rest)
 
 
 @dataclass(frozen=True)
@@ -293,6 +309,8 @@ def steer(ranked: Sequence[int], intent: Intent, table: VariantTable, billable_f
             if len(members):
                 # Unless the query says otherwise, stay with the ranked member's encounter suffix.
                 score = table.fit(intent, members) + 0.25 * (table.suffix[members] == table.suffix[index])
+                if table.suffixes[table.suffix[index]]:  # the ranked code has an encounter: which one?
+                    score = score + _initial_default(intent, table, members)
                 score = score + 0.01 * (members == index)
                 best = int(members[int(np.argmax(score))])
                 if best != index:
@@ -315,5 +333,24 @@ def _best_descendant(index: int, intent: Intent, table: VariantTable, placed: se
     if not len(pool):
         return None
     order = np.array([rank.get(i, len(rank) + i) for i in pool.tolist()])
-    score = table.fit(intent, pool) - 1e-6 * order / (len(rank) + len(table.end))
+    score = table.fit(intent, pool) + _initial_default(intent, table, pool) - 1e-6 * order / (len(rank) + len(table.end))
     return int(pool[int(np.argmax(score))])
+
+
+#: With no encounter in the query, the initial encounter's edge among siblings: more than the 0.25 with which
+#: steer keeps the ranked member's encounter, less than any side or encounter the query names.
+INITIAL_DEFAULT = 0.3
+
+
+def _initial_default(intent: Intent, table: VariantTable, indices: np.ndarray) -> np.ndarray:
+    """A coder's default when the query names no encounter: the encounter for the injury itself ("dog bite
+    right leg" is W54.0XXA, not the subsequent or sequela code that happened to rank first). Weighs only the
+    choice among siblings, never whether a header gives way to a descendant."""
+    if intent.encounter:
+        return np.zeros(len(indices))
+    return INITIAL_DEFAULT * _initial_suffixes(table.suffixes)[table.suffix[indices]]
+
+
+@functools.lru_cache(maxsize=8)
+def _initial_suffixes(suffixes: tuple[str, ...]) -> np.ndarray:
+    return np.array([text.startswith("initial") for text in suffixes], dtype=float)
