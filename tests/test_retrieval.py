@@ -21,8 +21,8 @@ from icdsearch.errors import BadDataset, BadQuery, IncompleteCollection, StoreEr
 from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
-from icdsearch.steering import (SIDES, Intent, VariantTable, fold, history_intent, parse_intent, prefer_general, prefer_history,
-                                steer, variant_key)
+from icdsearch.steering import (SIDES, Intent, VariantTable, fold, history_intent, parse_intent, prefer_exact,
+                                prefer_general, prefer_history, steer, variant_key)
 
 from .conftest import HASH
 
@@ -48,7 +48,7 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("HTN", "hypertension"),
     ("hx of MI", "history of myocardial infarction"),
     ("s/p fall, R wrist fx init", "status post fall, right wrist fracture initial encounter"),
-    ("AF w RVR", "atrial fibrillation with rapid ventricular response"),
+    ("AF w RVR", "atrial fibrillation with rapid rate"),
     ("heart attack", "myocardial infarction"),
     ("a  fib", "atrial fibrillation"),  # a multi-word term matches across any whitespace
 ])
@@ -233,6 +233,21 @@ def test_prefer_general_takes_the_code_that_asks_nothing_more(general: LexicalIn
 def test_prefer_general_stays_within_its_window(general: LexicalIndex) -> None:
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=2) == ["R07.89", "R52", "R07.9"]
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=3) == ["R07.9", "R07.89", "R52"]
+
+
+@pytest.mark.parametrize(("query", "ranked", "expected"), [
+    # a description that says exactly the query comes first, across categories ("Pain, unspecified")
+    ("pain", ["R07.89", "R07.9", "R52"], ["R52", "R07.89", "R07.9"]),
+    ("chest pain on breathing", ["R07.9", "R07.89", "R07.1"], ["R07.1", "R07.9", "R07.89"]),
+    # none says exactly the query: nothing moves
+    ("sharp pain in the chest", ["R07.89", "R07.9"], ["R07.89", "R07.9"]),
+])
+def test_prefer_exact_puts_the_exact_description_first(general: LexicalIndex, query: str, ranked: list[str],
+                                                        expected: list[str]) -> None:
+    at = [general.position[c] for c in ranked]
+    out = prefer_exact(at, general.query_words(query), general.qualifiers)
+    assert [general.codes[i] for i in out] == expected
+    assert prefer_exact(at, general.query_words(query), general.qualifiers, window=1)[0] == at[0]
 
 
 def test_qualifiers_leave_out_what_a_query_need_not_say(general: LexicalIndex) -> None:

@@ -267,6 +267,26 @@ def prefer_history(ranked: Sequence[int], intent: str, description: Callable[[in
     return first + [i for i in top if i not in first and i not in last] + last + list(ranked[window:])
 
 
+def prefer_exact(ranked: Sequence[int], query: frozenset[str], qualifiers: Callable[[int], frozenset[str]],
+                 window: int = GENERAL_WINDOW) -> list[int]:
+    """Codes among the first ``window`` whose description says exactly what the query says, no more and
+    no less (less the words that ask nothing: "unspecified", a "without ..." clause, the encounter), come
+    first, in their order: "depression" is F32.A "Depression, unspecified", not F34.1 "Dysthymic disorder"
+    that an inclusion term ("Neurotic depression") ranked higher. Across categories, unlike
+    :func:`prefer_general`, because an exact description is what a coder looks for in the index."""
+    if not query:
+        return list(ranked)
+    exact = [i for i in ranked[:window] if _covers(query, qualifiers(i)) and _covers(qualifiers(i), query)]
+    if not exact:
+        return list(ranked)
+    chosen = set(exact)
+    return exact + [i for i in ranked if i not in chosen]
+
+
+def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
+    return all(w in other or any(_same_word(w, o) for o in other) for w in words)
+
+
 def _same_word(a: str, b: str) -> bool:
     """Tokens that name the same thing: equal, or one a 4+ letter prefix of the other (the stemmer makes
     "accid" of "accident" but "accident" of "accidental")."""
