@@ -358,7 +358,8 @@ def export_onnx(spec: ModelSpec) -> Path:
         _externalize_weights(work)
         tokenizer = model.tokenizer
         tokenizer.backend_tokenizer.save(str(work / "tokenizer.json"))
-        config = {"format": EXPORT_FORMAT, "layout": EXPORT_LAYOUT, "model": spec.name, "max_seq_length": int(model.max_seq_length),
+        config = {"format": EXPORT_FORMAT, "layout": EXPORT_LAYOUT, "model": spec.name,
+                  "max_seq_length": int(model.max_seq_length),
                   "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]"),
                   "pooling": "mean" if mean else "cls", "dimension": int(model.get_embedding_dimension()
                   if hasattr(model, "get_embedding_dimension") else model.get_sentence_embedding_dimension()),

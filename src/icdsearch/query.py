@@ -364,10 +364,11 @@ class Retriever:
                                 limit=3 * k)
             indices = [i for i in indices if answerable is None or answerable[i]]
             if self.pipeline.steering:  # after the filter: the rules weigh the codes that can be answered
+                words = self.lexical.query_words(text)
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)
-                indices = prefer_exact(indices, self.lexical.query_words(text), self.lexical.qualifiers)
-                indices = prefer_general(indices, self.lexical.query_words(text), self.lexical.qualifiers,
-                                         lambda i: codes[i][:3], self.lexical.variants)
+                indices = prefer_exact(indices, words, self.lexical.qualifiers)
+                indices = prefer_general(indices, words, self.lexical.qualifiers, lambda i: codes[i][:3],
+                                         self.lexical.variants)
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)

@@ -12,8 +12,10 @@ more, "chest pain" is R07.9 "Chest pain, unspecified", not R07.89 "Other chest p
 K29.70 "Gastritis, unspecified, without bleeding". Among the best-ranked codes of one category, a code
 whose description asks nothing the query did not say (beyond "unspecified", "uncomplicated", a "without
 ..." clause, an encounter) moves ahead of one that asks more ("other", "with bleeding"), provided it
-covers every query word the ranked code covers. And a query about a history ("hx of breast cancer",
-"family hx of colon cancer") is answered by the codes that record one (:func:`prefer_history`).
+covers every query word the ranked code covers. Across categories, a description that says exactly
+what the query says comes first (:func:`prefer_exact`: "depression" is F32.A), and a query about a history
+("hx of breast cancer", "family hx of colon cancer") is answered by the codes that record one
+(:func:`prefer_history`). With no encounter named, siblings are answered by the initial encounter.
 
 Pure functions over arrays built at ingest (:func:`variant_table`), no model and no store.
 """
@@ -57,9 +59,15 @@ _SIDE_ORGAN = re.compile(r"^\s*(eye|ear)s?\b")
 
 
 def _side_phrase(match: re.Match[str]) -> str:
-    rest = _SIDE_ORGAN.sub("", match.group(1))
-    return "*" + re.sub(r"\b(\w{3,}?)(ies|s)\b", lambda m: m.group(1) + ("y" if m.group(2) == "ies" else "")
-                        if not m.group(0).endswith(("ss", "us", "is")) else m.group(0), rest)
+    return "*" + re.sub(r"\b\w{4,}\b", _singular, _SIDE_ORGAN.sub("", match.group(1)))
+
+
+def _singular(word: re.Match[str]) -> str:
+    """ "glands" -> "gland", "arteries" -> "artery"; "abscess", "plexus", "pelvis" stay."""
+    text = word.group(0)
+    if text.endswith(("ss", "us", "is")) or not text.endswith("s"):
+        return text
+    return text[:-3] + "y" if text.endswith("ies") and len(text) >= 6 else text[:-1]
 
 
 @dataclass(frozen=True)
@@ -253,11 +261,12 @@ def prefer_history(ranked: Sequence[int], intent: str, description: Callable[[in
                    window: int = GENERAL_WINDOW) -> list[int]:
     """A query about a history is answered by codes that record one: "hx of breast cancer" is Z85.3
     "Personal history of malignant neoplasm of breast", not a C50 code of the present cancer; "h/o DVT" is
-    Z86.718. With such an intent, the codes among the first ``window`` that record that kind of history come
-    first, in their own order; those recording the other kind (a family's history for "history of asthma")
-    go to the end of the window; the rest keep their order between. Only codes the ranking already found close may
-    move: "hx of HTN" stays I10, as a coder codes a chronic condition that a note calls history (no
-    history code of hypertension ranks that high, only "other diseases of the circulatory system")."""
+    Z86.718. With such an intent, the codes among the first ``window`` that record that kind of history
+    come first, in their own order; those recording the other kind (a family's history for "history of
+    asthma") go to the end of the window; the rest keep their order between. Only codes the ranking already
+    found close may move: "hx of HTN" stays I10, as a coder codes a chronic condition that a note calls
+    history (no history code of hypertension ranks that high, only "other diseases of the circulatory
+    system")."""
     if not intent:
         return list(ranked)
     wanted, other = (_FAMILY_CODE, _PERSONAL_CODE) if intent == "family" else (_PERSONAL_CODE, _FAMILY_CODE)
@@ -353,7 +362,8 @@ def _best_descendant(index: int, intent: Intent, table: VariantTable, placed: se
     if not len(pool):
         return None
     order = np.array([rank.get(i, len(rank) + i) for i in pool.tolist()])
-    score = table.fit(intent, pool) + _initial_default(intent, table, pool) - 1e-6 * order / (len(rank) + len(table.end))
+    score = (table.fit(intent, pool) + _initial_default(intent, table, pool)
+             - 1e-6 * order / (len(rank) + len(table.end)))
     return int(pool[int(np.argmax(score))])
 
 
