@@ -63,7 +63,7 @@ print(col.query(query_texts=[sys.argv[2]], n_results=3)["ids"][0])
 IN_PROCESS = r"""
 import json, sys, time
 import numpy as np
-from icdsearch import evaluate, search, search_many
+from icdsearch import Searcher, evaluate, search, search_many
 from icdsearch.evaluate import load_dataset
 store = sys.argv[1]
 texts = [q.text for q in load_dataset().queries]
@@ -75,6 +75,13 @@ for mode in ("hybrid", "dense"):
         started = time.perf_counter()
         search(text, store=store, mode=mode)
         latencies.append(time.perf_counter() - started)
+    searcher = Searcher(store=store, mode=mode)  # opened once, as a RAG prototype would keep it
+    searcher.search(texts[0])
+    reused = []
+    for text in texts:
+        started = time.perf_counter()
+        searcher.search(text)
+        reused.append(time.perf_counter() - started)
     started = time.perf_counter()
     search_many(texts, store=store, mode=mode)
     batch = time.perf_counter() - started
@@ -82,19 +89,24 @@ for mode in ("hybrid", "dense"):
     evaluate(store=store, mode=mode)
     evaluation = time.perf_counter() - started
     out[mode] = {"p50_ms": 1000 * float(np.percentile(latencies, 50)), "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+                 "searcher_p50_ms": 1000 * float(np.percentile(reused, 50)),
+                 "searcher_p99_ms": 1000 * float(np.percentile(reused, 99)),
                  "batch_qps": len(texts) / batch, "evaluate_s": evaluation}
 # Where the time goes: the parts a query and an ingest cannot go below with this model and this store.
 from icdsearch.codeset import default_code_set
 from icdsearch.collections import as_store
 from icdsearch.models import load_embedder
 from icdsearch.query import open_collection
+from icdsearch.collections import synonym_collection_name
 spec, collection, info = open_collection(None, "all", as_store(store))
+companion = as_store(store).open(synonym_collection_name(collection.name))
 embedder = load_embedder(spec, str(info.metadata["backend"]))
 vectors = embedder.embed_queries(texts)
-embed_ms, chroma_ms = [], []
+embed_ms, chroma_ms, synonym_ms = [], [], []
 for text, vector in zip(texts[:300], vectors):
     started = time.perf_counter(); embedder.embed_queries([text]); embed_ms.append(time.perf_counter() - started)
     started = time.perf_counter(); collection.nearest(vector[None, :], 100); chroma_ms.append(time.perf_counter() - started)
+    started = time.perf_counter(); companion.nearest(vector[None, :], 100); synonym_ms.append(time.perf_counter() - started)
 started = time.perf_counter()
 collection.nearest(vectors, 100)
 chroma_batch = (time.perf_counter() - started) / len(vectors)
@@ -105,6 +117,7 @@ sample = [c.description for c in default_code_set().codes[::25]]
 started = time.perf_counter()
 embedder.embed_documents(sample, batch_size=32)
 out["parts"] = {"embed_query_ms": 1000 * float(np.median(embed_ms)), "chroma_query_ms": 1000 * float(np.median(chroma_ms)),
+                "synonym_query_ms": 1000 * float(np.median(synonym_ms)),
                 "chroma_batch_ms": 1000 * chroma_batch, "embed_batch_ms": 1000 * embed_batch,
                 "documents_per_s": len(sample) / (time.perf_counter() - started)}
 print(json.dumps(out))
@@ -179,8 +192,12 @@ def main() -> int:
     for mode, m in inproc.items():
         label = "default hybrid" if mode == "hybrid" else "--mode dense"
         rows += [
-            (f"In-process single query p50 / p99 (ms), {label}", "-", f"{m['p50_ms']:.1f} / {m['p99_ms']:.1f}", "-",
+            (f"In-process single query p50 / p99 (ms), {label}, `search()`", "-",
+             f"{m['p50_ms']:.1f} / {m['p99_ms']:.1f}", "-",
              f"≤ 10 / ≤ 30: {target(m['p50_ms'] <= 10 and m['p99_ms'] <= 30)}"),
+            (f"In-process single query p50 / p99 (ms), {label}, one `Searcher`", "-",
+             f"{m['searcher_p50_ms']:.1f} / {m['searcher_p99_ms']:.1f}", "-",
+             f"≤ 10 / ≤ 30: {target(m['searcher_p50_ms'] <= 10 and m['searcher_p99_ms'] <= 30)}"),
             (f"Batch of 1,000 queries (queries/s), {label}", "-", f"{m['batch_qps']:.0f}", "-",
              f"≥ 300: {target(m['batch_qps'] >= 300)}"),
             (f"evaluate, 1,000 rephrasings, ingested store (s), {label}", "-", f"{m['evaluate_s']:.1f}", "-",
@@ -208,11 +225,14 @@ def main() -> int:
         + ("so that alone is over the 1.0 s / 350 MiB budget"
            if open_wall > 1.0 or open_peak > 350 else "which leaves room for the rest within 1.0 s / 350 MiB")
         + "; the ONNX session and the lexical index come on top.",
-        f"- **In-process latency.** One Chroma query call (98,186 vectors, top 100, distances only) takes "
-        f"{parts['chroma_query_ms']:.1f} ms (p50) and one query embedding {parts['embed_query_ms']:.1f} ms, so the "
-        "dense mode sits at their sum; ef_search hardly moves the Chroma figure (HNSW section), it is the call "
-        "itself. Hybrid searches the synonym collection concurrently with the main one (Chroma releases the "
-        "GIL), then adds BM25, fusion and steering (about 2-3 ms).",
+        f"- **In-process latency.** One Chroma query call (98,186 vectors, top 100, distances only, ef_search "
+        f"1024) takes {parts['chroma_query_ms']:.1f} ms (p50), one on the 13,484 synonym documents "
+        f"{parts['synonym_query_ms']:.1f} ms, and one query embedding {parts['embed_query_ms']:.1f} ms, so the "
+        "dense mode sits at the first and last together. ef_search 1024 buys 100 % top-1 agreement with exact "
+        "search; lower values are faster and agree less (HNSW section). Hybrid searches the synonym "
+        "collection concurrently with the main one (Chroma releases the GIL, the two share the 2 cores with "
+        "nothing else), then adds query rewriting, BM25, fusion and steering (a few ms of Python). `search()` "
+        "also opens the collections on every call; a `Searcher` opens them once.",
         f"- **Batch.** Chroma answers a batch of query vectors one after another at {parts['chroma_batch_ms']:.1f} "
         f"ms each and batched embedding costs {parts['embed_batch_ms']:.1f} ms a query: together "
         f"{1000 / (parts['chroma_batch_ms'] + parts['embed_batch_ms']):.0f} queries/s at most for dense, "

@@ -17,7 +17,7 @@ import pytest
 from icdsearch import ingest, search, search_many
 from icdsearch.codeset import CodeSet, default_code_set, synonyms
 from icdsearch.collections import StoreConfig, as_store, synonym_collection_name
-from icdsearch.errors import BadDataset, BadQuery, IncompleteCollection, StoreError
+from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, IncompleteCollection, StoreError
 from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
@@ -454,6 +454,39 @@ def test_hybrid_expands_shorthand_and_steers(hashed_store: dict) -> None:
     assert search("T2DM w/o complications", k=3, **hashed_store)[0].code == "E11.9"
     assert search("sprained left ankle, f/u", k=3, **hashed_store)[0].code == "S93.402D"
     assert search("rt knee pain", k=3, **hashed_store)[0].code == "M25.561"
+
+
+def test_a_searcher_answers_as_search_does_and_opens_once(hashed_store: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from icdsearch import Searcher
+    from icdsearch import query as query_module
+
+    queries = ["T2DM w/o complications", "sprained left ankle, f/u", "rt knee pain", "E11.9", "high blood pressure"]
+    for mode in ("hybrid", "dense"):
+        expected = {(text, flag): search(text, k=5, billable_only=flag, mode=mode, **hashed_store)
+                    for text in queries for flag in (False, True)}
+        expected_many = search_many(queries, k=3, mode=mode, **hashed_store)
+        searcher = Searcher(hashed_store["model"], hashed_store["codes"], hashed_store["store"], mode=mode)
+        monkeypatch.setattr(query_module, "open_collection", None)  # a Searcher never opens the store again
+        opened: list[str] = []
+        real_open = searcher.store.open
+        monkeypatch.setattr(searcher.store, "open", lambda name: opened.append(name) or real_open(name))
+        for (text, flag), hits in expected.items():
+            assert searcher.search(text, k=5, billable_only=flag) == hits
+        assert searcher.search_many(queries, k=3) == expected_many
+        assert len(opened) == (1 if mode == "hybrid" else 0)  # the synonym collection, once
+        monkeypatch.undo()
+    with pytest.raises(BadQuery):
+        searcher.search("", k=3)
+    with pytest.raises(BadQuery):
+        searcher.search("gout", k=0)
+
+
+def test_a_searcher_for_a_missing_collection_says_how_to_make_it(tmp_path: Path) -> None:
+    from icdsearch import Searcher
+
+    ingest(HASH, default_code_set().subset(lambda c: c.code.startswith("I10"), "i10"), store=str(tmp_path))
+    with pytest.raises(CollectionNotFound, match="run `icdsearch ingest"):
+        Searcher(HASH, "all", str(tmp_path))
 
 
 def test_billable_only_answers_billable_codes(hashed_store: dict) -> None:

@@ -38,7 +38,7 @@ from .errors import (
 from .evaluate import EvaluationReport, ModelResult, evaluate, load_dataset
 from .ingest import IngestReport, ingest
 from .models import DEFAULT_MODEL, REGISTRY, ModelSpec, resolve_model
-from .query import search, search_many
+from .query import Searcher, search, search_many
 from .results import Hit
 
 __version__ = "0.1.0"
@@ -48,5 +48,5 @@ __all__ = [
     "IcdSearchError", "IncompleteCollection", "IngestReport", "ModelLoadError", "ModelMismatch", "ModelSpec",
     "REGISTRY", "Store", "StoreConfig", "StoreError", "StoreLocked", "StoreNotFound", "UnknownModel", "collection_info",
     "default_code_set", "delete_collection", "ingest", "list_collections", "load_csv", "load_order_file",
-    "normalize_code", "resolve_code_set", "resolve_model", "search", "search_many",
+    "normalize_code", "resolve_code_set", "resolve_model", "Searcher", "search", "search_many",
 ]

@@ -171,33 +171,67 @@ def search_many(
     category: str | None = None,
     mode: str | Pipeline | None = None,
 ) -> list[list[Hit]]:
-    """Ranked hits for each query, in order. Text queries are embedded together in one batch."""
+    """Ranked hits for each query, in order. Text queries are embedded together in one batch.
+
+    Opens the collection for this call; for many calls, open a :class:`Searcher` once."""
     k = validate_k(k)
-    pipeline = resolve_mode(mode)
-    texts = [_validate_text(q) for q in queries]
-    where = build_where(billable_only, category)
-    spec, collection, info = open_collection(model, codes, store)
+    resolve_mode(mode)
+    for q in queries:  # bad input is refused before the store is opened
+        _validate_text(q)
+    build_where(billable_only, category)
+    return Searcher(model, codes, store, mode).search_many(queries, k, billable_only=billable_only,
+                                                          category=category)
 
-    results: list[list[Hit] | None] = [None] * len(texts)
-    for i, text in enumerate(texts):
-        code = normalize_code(text)
-        found = collection.lookup(code, where) if code else None
-        if found:
-            hit, vector = found
-            neighbours = [h for h in collection.query(vector[None, :], k, where)[0] if h.code != hit.code]
-            results[i] = _rerank([hit, *neighbours][:k])
 
-    pending = [i for i, r in enumerate(results) if r is None]
-    if pending:
-        if pipeline.dense_only:
-            found = dense_search(spec, collection, info, [texts[i] for i in pending], k, where)
-        else:
-            retriever = Retriever.open(as_store(store), spec, collection, info, pipeline)
-            found = retriever.search([texts[i] for i in pending], k, billable_only=billable_only,
-                                     category=_category(category))
-        for i, hits in zip(pending, found):
-            results[i] = hits
-    return [r or [] for r in results]
+class Searcher:
+    """One ingested collection, opened once, for many queries (a RAG prototype's retriever): the store's
+    collections, the model and the lexical index are opened here, not on every call as :func:`search` does.
+
+    It answers from the collection as it was when opened: after `icdsearch ingest --rebuild` or a delete
+    (in this or another process), open a new one.
+    """
+
+    def __init__(self, model: str | ModelSpec | None = None, codes: str | CodeSet = "all",
+                 store: Store | StoreConfig | str | None = None, mode: str | Pipeline | None = None) -> None:
+        self.pipeline = resolve_mode(mode)
+        self.store = as_store(store)
+        self.spec, self.collection, self.info = open_collection(model, codes, self.store)
+        self._retriever: Retriever | None = None  # opened by the first text query (a code query needs none)
+
+    def search(self, query: str, k: int = 10, *, billable_only: bool = False,
+               category: str | None = None) -> list[Hit]:
+        """The k codes that best match ``query``, best first."""
+        return self.search_many([query], k, billable_only=billable_only, category=category)[0]
+
+    def search_many(self, queries: Sequence[str], k: int = 10, *, billable_only: bool = False,
+                    category: str | None = None) -> list[list[Hit]]:
+        """Ranked hits for each query, in order. Text queries are embedded together in one batch."""
+        k = validate_k(k)
+        texts = [_validate_text(q) for q in queries]
+        where = build_where(billable_only, category)
+        collection = self.collection
+
+        results: list[list[Hit] | None] = [None] * len(texts)
+        for i, text in enumerate(texts):
+            code = normalize_code(text)
+            found = collection.lookup(code, where) if code else None
+            if found:
+                hit, vector = found
+                neighbours = [h for h in collection.query(vector[None, :], k, where)[0] if h.code != hit.code]
+                results[i] = _rerank([hit, *neighbours][:k])
+
+        pending = [i for i, r in enumerate(results) if r is None]
+        if pending:
+            if self.pipeline.dense_only:
+                found = dense_search(self.spec, collection, self.info, [texts[i] for i in pending], k, where)
+            else:
+                if self._retriever is None:
+                    self._retriever = Retriever.open(self.store, self.spec, collection, self.info, self.pipeline)
+                found = self._retriever.search([texts[i] for i in pending], k, billable_only=billable_only,
+                                               category=_category(category))
+            for i, hits in zip(pending, found):
+                results[i] = hits
+        return [r or [] for r in results]
 
 
 def dense_search(
