@@ -150,6 +150,8 @@ def peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
 
 def main() -> int:
+    from icdsearch.collections import HNSW, SYNONYM_EF_SEARCH
+
     bindir = Path(sys.executable).parent
     icdsearch = str(bindir / "icdsearch")
     with tempfile.TemporaryDirectory() as tmp:
@@ -226,10 +228,11 @@ def main() -> int:
            if open_wall > 1.0 or open_peak > 350 else "which leaves room for the rest within 1.0 s / 350 MiB")
         + "; the ONNX session and the lexical index come on top.",
         f"- **In-process latency.** One Chroma query call (98,186 vectors, top 100, distances only, ef_search "
-        f"1024) takes {parts['chroma_query_ms']:.1f} ms (p50), one on the 13,484 synonym documents "
-        f"{parts['synonym_query_ms']:.1f} ms, and one query embedding {parts['embed_query_ms']:.1f} ms, so the "
-        "dense mode sits at the first and last together. ef_search 1024 buys 100 % top-1 agreement with exact "
-        "search; lower values are faster and agree less (HNSW section). Hybrid searches the synonym "
+        f"{HNSW['ef_search']}) takes {parts['chroma_query_ms']:.1f} ms (p50), one on the 13,484 synonym documents "
+        f"(ef_search {SYNONYM_EF_SEARCH}) {parts['synonym_query_ms']:.1f} ms, and one query embedding "
+        f"{parts['embed_query_ms']:.1f} ms, so the dense mode sits at the first and last together. These "
+        "ef_search values keep at least 99.5 % top-1 agreement with exact search; lower values are faster and "
+        "agree less (HNSW section). Hybrid searches the synonym "
         "collection concurrently with the main one (Chroma releases the GIL, the two share the 2 cores with "
         "nothing else), then adds query rewriting, BM25, fusion and steering (a few ms of Python). `search()` "
         "also opens the collections on every call; a `Searcher` opens them once.",

@@ -21,7 +21,8 @@ from icdsearch import (
     search_many,
 )
 from icdsearch.codeset import CodeSet
-from icdsearch.collections import HNSW, SCHEMA, Store, StoreConfig, collection_name
+from icdsearch.collections import HNSW, SCHEMA, SYNONYM_EF_SEARCH, Store, StoreConfig, collection_name, \
+    synonym_collection_name
 from icdsearch.models import resolve_model
 from icdsearch.query import MAX_K
 
@@ -42,6 +43,23 @@ def test_ingest_creates_collection_with_metadata(small_codes: CodeSet, store_dir
     raw = Store(StoreConfig(path=str(store_dir))).client().get_collection(report.collection)
     assert raw.configuration["hnsw"]["space"] == "l2"
     assert raw.configuration["hnsw"]["ef_search"] == HNSW["ef_search"]
+    companion = Store(StoreConfig(path=str(store_dir))).client().get_collection(synonym_collection_name(report.collection))
+    assert companion.configuration["hnsw"]["ef_search"] == SYNONYM_EF_SEARCH != HNSW["ef_search"]
+
+
+def test_ingest_gives_an_older_store_todays_ef_search(small_codes: CodeSet, store_dir: Path) -> None:
+    report = ingest(HASH, small_codes, store=str(store_dir))
+    client = Store(StoreConfig(path=str(store_dir))).client()
+    names = (report.collection, synonym_collection_name(report.collection))
+    for name in names:  # as an older icdsearch made them
+        client.get_collection(name).modify(configuration={"hnsw": {"ef_search": 1024}})
+    before = search("cholera", model=HASH, codes=small_codes, store=str(store_dir))
+    again = ingest(HASH, small_codes, store=str(store_dir))
+    assert again.embedded == 0
+    client = Store(StoreConfig(path=str(store_dir))).client()
+    assert [client.get_collection(n).configuration["hnsw"]["ef_search"] for n in names] == \
+        [HNSW["ef_search"], SYNONYM_EF_SEARCH]
+    assert search("cholera", model=HASH, codes=small_codes, store=str(store_dir)) == before
 
 
 def test_ingest_is_idempotent(small_codes: CodeSet, store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,9 +25,12 @@ from .results import Hit
 if TYPE_CHECKING:
     from .models import ModelSpec
 
-#: HNSW settings fixed at creation. ef_search is far above Chroma's 100: lower values lose top-1 answers
-#: against exact search (scripts/bench_hnsw.py measures the agreement; figures in BENCHMARKS.md).
-HNSW = {"space": "l2", "ef_construction": 200, "max_neighbors": 16, "ef_search": 1024}
+#: HNSW settings of a code collection. ef_search is above Chroma's 100: lower values lose top-1 answers
+#: against exact search; 512 agrees with it on 99.8 % of the benchmark queries and costs about 1.5 ms less a
+#: query than 1024 (scripts/bench_hnsw.py measures both; figures in BENCHMARKS.md).
+HNSW = {"space": "l2", "ef_construction": 200, "max_neighbors": 16, "ef_search": 512}
+#: ef_search of a synonym companion (13,484 documents for the full code set): a smaller graph needs less.
+SYNONYM_EF_SEARCH = 256
 #: Marks a collection as made by icdsearch, and the layout of its metadata.
 SCHEMA = 1
 #: The one-writer lock file inside an embedded store directory.
@@ -127,6 +130,11 @@ def _chroma_errors(where: str) -> Iterator[None]:
         raise StoreError(f"{where}: {text[:300]}") from None
 
 
+def ef_search_for(metadata: dict[str, Any]) -> int:
+    """The ef_search icdsearch gives a collection with this metadata (a synonym companion needs less)."""
+    return SYNONYM_EF_SEARCH if metadata.get("role") == "synonyms" else int(HNSW["ef_search"])
+
+
 class CodeCollection:
     """One Chroma collection of code vectors: upsert in chunks, query, look codes up."""
 
@@ -142,6 +150,20 @@ class CodeCollection:
     def count(self) -> int:
         with _chroma_errors(f"counting {self.name}"):
             return int(self._collection.count())
+
+    @property
+    def ef_search(self) -> int:
+        return int(((self._collection.configuration or {}).get("hnsw") or {}).get("ef_search", 0))
+
+    def apply_search_settings(self) -> bool:
+        """Give a collection made by an older icdsearch today's ef_search (read by the next process that
+        loads its index; nothing is re-embedded); whether it changed."""
+        wanted = ef_search_for(self.metadata)
+        if self.ef_search == wanted:
+            return False
+        with _chroma_errors(f"updating {self.name}"):
+            self._collection.modify(configuration={"hnsw": {"ef_search": wanted}})
+        return True
 
     def ids(self) -> set[str]:
         """Every id (code) in the collection."""
@@ -398,9 +420,10 @@ class Store:
     def create(self, name: str, metadata: dict[str, Any]) -> CodeCollection:
         """A new, empty collection (L2 space, our own vectors)."""
         client = self.client(create=True)
+        hnsw = {**HNSW, "ef_search": ef_search_for(metadata)}
         with _chroma_errors(f"creating {name} in {self.describe()}"):
             collection = client.create_collection(
-                name, embedding_function=None, metadata=metadata, configuration={"hnsw": dict(HNSW)}
+                name, embedding_function=None, metadata=metadata, configuration={"hnsw": hnsw}
             )
         return CodeCollection(self, collection)
 

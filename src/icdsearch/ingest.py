@@ -131,6 +131,9 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
     todo = [c for c in code_set if c.code not in existing]
     syn_records = [(doc_id, syn, code_set.get(syn.code)) for doc_id, syn in synonym_documents(synonyms(code_set))]
     syn_todo = [r for r in syn_records if r[0] not in existing_syn]
+    for c in (collection, synonym_collection):
+        if c is not None:
+            c.apply_search_settings()  # a store made by an older icdsearch gets today's ef_search
     if not todo and not syn_todo and collection is not None and synonym_collection is not None:
         for c in (collection, synonym_collection):
             if not c.metadata.get("complete"):
