@@ -21,8 +21,8 @@ from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, Incomplet
 from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
-from icdsearch.steering import (SIDES, Intent, VariantTable, fold, history_intent, parse_intent, prefer_exact,
-                                prefer_general, prefer_history, steer, variant_key)
+from icdsearch.steering import (SIDES, Intent, VariantTable, exact_synonym_qualifiers, fold, history_intent,
+                                parse_intent, prefer_exact, prefer_general, prefer_history, steer, variant_key)
 
 from .conftest import HASH
 
@@ -248,6 +248,37 @@ def test_prefer_exact_puts_the_exact_description_first(general: LexicalIndex, qu
     out = prefer_exact(at, general.query_words(query), general.qualifiers)
     assert [general.codes[i] for i in out] == expected
     assert prefer_exact(at, general.query_words(query), general.qualifiers, window=1)[0] == at[0]
+
+
+@pytest.fixture(scope="module")
+def psoriasis(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real L40 (psoriasis) and O45 (abruptio placentae) codes, with their inclusion terms."""
+    codes = default_code_set().subset(lambda c: c.code.startswith(("L40", "O45")), "psoriasis")
+    directory = tmp_path_factory.mktemp("psoriasis") / codes.version
+    build_index(directory, codes, synonyms(codes))
+    return LexicalIndex.load(directory)
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # L40.0's inclusion term "Plaque psoriasis" says exactly what the query says: it comes first, and
+    # L40.9 no longer takes its place for asking nothing more than "psoriasis".
+    ("plaque psoriasis", ["L40.9", "L40.0", "L40"], ["L40.0", "L40.9", "L40"]),
+    ("psoriasis", ["L40.0", "L40.9", "L40"], ["L40.9", "L40", "L40.0"]),  # no synonym is exact: as before
+    ("abruptio placentae", ["O45", "O45.9"], ["O45.9", "O45"]),  # "Abruptio placentae NOS" is O45.9's
+])
+def test_an_exact_inclusion_term_counts_as_an_exact_description(psoriasis: LexicalIndex, query: str,
+                                                                 ranked: list[str], expected: list[str]) -> None:
+    at = [psoriasis.position[c] for c in ranked]
+    words = psoriasis.query_words(query)
+    qualifiers = exact_synonym_qualifiers(at, words, psoriasis.qualifiers, psoriasis.synonym_qualifiers)
+    out = prefer_general(prefer_exact(at, words, qualifiers), words, qualifiers, lambda i: psoriasis.codes[i][:3],
+                         psoriasis.variants)
+    assert [psoriasis.codes[i] for i in out] == expected
+    # With the description's words alone, L40.9 would answer "plaque psoriasis".
+    plain = prefer_general(prefer_exact(at, words, psoriasis.qualifiers), words, psoriasis.qualifiers,
+                           lambda i: psoriasis.codes[i][:3], psoriasis.variants)
+    if query == "plaque psoriasis":
+        assert psoriasis.codes[plain[0]] == "L40.9"
 
 
 def test_qualifiers_leave_out_what_a_query_need_not_say(general: LexicalIndex) -> None:

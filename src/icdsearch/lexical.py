@@ -134,6 +134,7 @@ class LexicalIndex:
     _vocab: dict[str, int]
     _stopwords: frozenset[str]
     _qualifiers: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
+    _synonym_qualifiers: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
@@ -185,6 +186,24 @@ class LexicalIndex:
             words = self.query_words(qualifier_text(self.descriptions[index])) - self._default_words
             found = self._qualifiers[index] = words
         return found
+
+    def synonym_qualifiers(self, index: int) -> tuple[frozenset[str], ...]:
+        """:meth:`qualifiers` of each synonym (inclusion term, ...) of code ``index``."""
+        found = self._synonym_qualifiers.get(index)
+        if found is None:
+            from .steering import qualifier_text
+
+            texts = self._synonyms_by_code.get(self.codes[index], ())
+            found = self._synonym_qualifiers[index] = tuple(
+                self.query_words(qualifier_text(t)) - self._default_words for t in texts)
+        return found
+
+    @functools.cached_property
+    def _synonyms_by_code(self) -> dict[str, list[str]]:
+        by_code: dict[str, list[str]] = {}
+        for doc_id, text in self.synonym_texts.items():
+            by_code.setdefault(doc_id.split("~", 1)[0], []).append(text)
+        return by_code
 
     def query_words(self, text: str) -> frozenset[str]:
         """A query's tokens as :meth:`qualifiers` compares them (accents off, no one-letter words)."""

@@ -362,7 +362,15 @@ class Retriever:
     def search(self, texts: Sequence[str], k: int, *, billable_only: bool = False, category: str | None = None,
                ids: Sequence[str] | None = None, batch_size: int = 256) -> list[list[Hit]]:
         """Ranked hits per text. With ``ids``, only those codes are searched (exactly)."""
-        from .steering import history_intent, parse_intent, prefer_exact, prefer_general, prefer_history, steer
+        from .steering import (
+            exact_synonym_qualifiers,
+            history_intent,
+            parse_intent,
+            prefer_exact,
+            prefer_general,
+            prefer_history,
+            steer,
+        )
 
         rewritten = [self.rewrite(t) for t in texts]
         # Headers stay in the ranking so that, with billable_only, steering can hand their place to their
@@ -399,10 +407,11 @@ class Retriever:
             indices = [i for i in indices if answerable is None or answerable[i]]
             if self.pipeline.steering:  # after the filter: the rules weigh the codes that can be answered
                 words = self.lexical.query_words(text)
+                qualifiers = exact_synonym_qualifiers(indices, words, self.lexical.qualifiers,
+                                                      self.lexical.synonym_qualifiers)
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)
-                indices = prefer_exact(indices, words, self.lexical.qualifiers)
-                indices = prefer_general(indices, words, self.lexical.qualifiers, lambda i: codes[i][:3],
-                                         self.lexical.variants)
+                indices = prefer_exact(indices, words, qualifiers)
+                indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants)
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)

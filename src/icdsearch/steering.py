@@ -292,6 +292,21 @@ def prefer_exact(ranked: Sequence[int], query: frozenset[str], qualifiers: Calla
     return exact + [i for i in ranked if i not in chosen]
 
 
+def exact_synonym_qualifiers(ranked: Sequence[int], query: frozenset[str],
+                             qualifiers: Callable[[int], frozenset[str]],
+                             synonyms: Callable[[int], Sequence[frozenset[str]]],
+                             window: int = GENERAL_WINDOW) -> Callable[[int], frozenset[str]]:
+    """``qualifiers`` for :func:`prefer_exact` and :func:`prefer_general`, where a code among the first
+    ``window`` that has a synonym (an inclusion term) saying exactly what the query says counts as saying
+    exactly that: "plaque psoriasis" is L40.0 "Psoriasis vulgaris", whose inclusion term it is, not L40.9
+    "Psoriasis, unspecified", which asks nothing more than "psoriasis"."""
+    if not query:
+        return qualifiers
+    exact = {i for i in ranked[:window]
+             if any(_covers(query, words) and _covers(words, query) for words in synonyms(i) if words)}
+    return (lambda i: query if i in exact else qualifiers(i)) if exact else qualifiers
+
+
 def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
     return all(w in other or any(_same_word(w, o) for o in other) for w in words)
 
