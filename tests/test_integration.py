@@ -25,6 +25,24 @@ def test_type2_diabetes(minilm_store: Path, subset_codes: CodeSet) -> None:
     assert hits[0].code == "E11.9"
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("type 1 diabetes", "E10.9"),  # "mellitus" asks nothing: not E10.8 "with unspecified complications"
+    ("diabetes type 2", "E11.9"),
+    ("type 2 diabetes mellitus", "E11.9"),
+])
+def test_diabetes_needs_no_mellitus(minilm_store: Path, subset_codes: CodeSet, text: str, expected: str) -> None:
+    hits = search(text, k=10, codes=subset_codes, store=str(minilm_store), billable_only=True)
+    assert hits[0].code == expected
+
+
+def test_first_answers_do_not_depend_on_k(minilm_store: Path, subset_codes: CodeSet) -> None:
+    texts = ["type 1 diabetes", "afib", "HTN with CKD stage 4", "obesity", "hypothyroidism"]
+    tens = search_many(texts, k=10, codes=subset_codes, store=str(minilm_store))
+    for k in (1, 3):
+        some = search_many(texts, k=k, codes=subset_codes, store=str(minilm_store))
+        assert [[h.code for h in r] for r in some] == [[h.code for h in r[:k]] for r in tens]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -22,7 +22,8 @@ from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_re
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, exact_synonym_qualifiers, fold, history_intent,
-                                parse_intent, prefer_exact, prefer_general, prefer_history, steer, variant_key)
+                                names_intent, parse_intent, prefer_exact, prefer_general, prefer_history, steer,
+                                variant_key)
 
 from .conftest import HASH
 
@@ -279,6 +280,51 @@ def test_an_exact_inclusion_term_counts_as_an_exact_description(psoriasis: Lexic
                            lambda i: psoriasis.codes[i][:3], psoriasis.variants)
     if query == "plaque psoriasis":
         assert psoriasis.codes[plain[0]] == "L40.9"
+
+
+@pytest.fixture(scope="module")
+def poisoning(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real T63.44- (bee venom) and T39.01- (aspirin) codes: one code per intent, each with three encounters."""
+    codes = default_code_set().subset(lambda c: c.code.startswith(("T63.44", "T39.01")), "poisoning")
+    directory = tmp_path_factory.mktemp("poisoning") / codes.version
+    build_index(directory, codes, synonyms(codes))
+    return LexicalIndex.load(directory)
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # No intent named: accidental, as ICD-10-CM codes an undocumented intent.
+    ("toxic effect of venom of bees", ["T63.444A", "T63.441A"], "T63.441A"),
+    ("poisoning by aspirin", ["T39.013A", "T39.014A", "T39.011A"], "T39.011A"),
+    # An intent named, in any words: the ranking stands.
+    ("poisoning by aspirin, suicide attempt", ["T39.012A", "T39.011A"], "T39.012A"),
+    ("poisoning by aspirin, undetermined", ["T39.014A", "T39.011A"], "T39.014A"),
+    ("assaulted with aspirin poisoning", ["T39.013A", "T39.011A"], "T39.013A"),
+])
+def test_accidental_is_the_default_intent(poisoning: LexicalIndex, query: str, ranked: list[str],
+                                          expected: str) -> None:
+    at = [poisoning.position[c] for c in ranked]
+    words, named = poisoning.query_words(query), names_intent(query)
+    out = prefer_general(at, words, lambda i: poisoning.qualifiers(i, named), lambda i: poisoning.codes[i][:3],
+                         poisoning.variants)
+    assert poisoning.codes[out[0]] == expected
+
+
+def test_default_words_ask_nothing(lexical: LexicalIndex) -> None:
+    # "diabetes" says diabetes mellitus: E11.9 asks nothing more than "diabetes type 2", E11.8 does.
+    at = [lexical.position[c] for c in ("E11.8", "E11.9")]
+    words = lexical.query_words("diabetes type 2")
+    assert lexical.query_words("type 2 diabetes mellitus") == words
+    out = prefer_general(at, words, lexical.qualifiers, lambda i: lexical.codes[i][:3], lexical.variants)
+    assert [lexical.codes[i] for i in out] == ["E11.9", "E11.8"]
+
+
+def test_expansions_are_never_corrected(lexical: LexicalIndex) -> None:
+    expander = default_expander()
+    expanded = expander.expand("BV")
+    assert expanded == "bacterial vaginitis" and {"bacterial", "vaginitis"} <= expander.protected
+    # A word ICD-10-CM never uses is "corrected" to one it does, unless an expansion wrote it.
+    assert lexical.correct("hypertensoin") != "hypertensoin"
+    assert lexical.correct("hypertensoin", frozenset({"hypertensoin"})) == "hypertensoin"
 
 
 def test_qualifiers_leave_out_what_a_query_need_not_say(general: LexicalIndex) -> None:

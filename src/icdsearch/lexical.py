@@ -133,7 +133,7 @@ class LexicalIndex:
     _indptr: np.ndarray
     _vocab: dict[str, int]
     _stopwords: frozenset[str]
-    _qualifiers: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
+    _qualifiers: dict[tuple[int, bool], frozenset[str]] = field(default_factory=dict, repr=False)
     _synonym_qualifiers: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -177,14 +177,15 @@ class LexicalIndex:
         text = self._read("synonyms.tsv")
         return dict(line.split("\t", 1) for line in text.split("\n")) if text else {}
 
-    def qualifiers(self, index: int) -> frozenset[str]:
-        """Tokens of code ``index``'s description that ask something of a query (see steering.prefer_general)."""
-        found = self._qualifiers.get(index)
+    def qualifiers(self, index: int, intent_named: bool = False) -> frozenset[str]:
+        """Tokens of code ``index``'s description that ask something of a query (see steering.prefer_general);
+        ``intent_named``: the query names an intent, so "accidental (unintentional)" asks something too."""
+        found = self._qualifiers.get((index, intent_named))
         if found is None:
             from .steering import qualifier_text
 
-            words = self.query_words(qualifier_text(self.descriptions[index])) - self._default_words
-            found = self._qualifiers[index] = words
+            words = self.query_words(qualifier_text(self.descriptions[index], intent_named))
+            found = self._qualifiers[(index, intent_named)] = words
         return found
 
     def synonym_qualifiers(self, index: int) -> tuple[frozenset[str], ...]:
@@ -195,7 +196,7 @@ class LexicalIndex:
 
             texts = self._synonyms_by_code.get(self.codes[index], ())
             found = self._synonym_qualifiers[index] = tuple(
-                self.query_words(qualifier_text(t)) - self._default_words for t in texts)
+                self.query_words(qualifier_text(t, intent_named=True)) for t in texts)
         return found
 
     @functools.cached_property
@@ -206,8 +207,9 @@ class LexicalIndex:
         return by_code
 
     def query_words(self, text: str) -> frozenset[str]:
-        """A query's tokens as :meth:`qualifiers` compares them (accents off, no one-letter words)."""
-        return frozenset(w for w in self.tokens(fold(text)) if len(w) > 1 or w.isdigit())
+        """A query's tokens as :meth:`qualifiers` compares them (accents off, no one-letter words, none of
+        steering's DEFAULT_WORDS: "diabetes mellitus" asks no more than "diabetes")."""
+        return frozenset(w for w in self.tokens(fold(text)) if (len(w) > 1 or w.isdigit()) and w not in self._default_words)
 
     @functools.cached_property
     def _default_words(self) -> frozenset[str]:

@@ -342,7 +342,8 @@ class Retriever:
             return text
         from .shorthand import default_expander
 
-        return self.lexical.correct(default_expander().expand(text))
+        expander = default_expander()
+        return self.lexical.correct(expander.expand(text), expander.protected)
 
     def allowed(self, billable_only: bool, category: str | None, ids: Sequence[str] | None) -> np.ndarray | None:
         """Which codes may be answered (bool per code of the lexical index), or None for all."""
@@ -363,8 +364,10 @@ class Retriever:
                ids: Sequence[str] | None = None, batch_size: int = 256) -> list[list[Hit]]:
         """Ranked hits per text. With ``ids``, only those codes are searched (exactly)."""
         from .steering import (
+            GENERAL_WINDOW,
             exact_synonym_qualifiers,
             history_intent,
+            names_intent,
             parse_intent,
             prefer_exact,
             prefer_general,
@@ -403,11 +406,12 @@ class Retriever:
             indices = [position[c] for c in fused if c in position]
             if self.pipeline.steering:
                 indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
-                                limit=3 * k)
+                                limit=3 * max(k, GENERAL_WINDOW))  # the same first answers whatever k
             indices = [i for i in indices if answerable is None or answerable[i]]
             if self.pipeline.steering:  # after the filter: the rules weigh the codes that can be answered
                 words = self.lexical.query_words(text)
-                qualifiers = exact_synonym_qualifiers(indices, words, self.lexical.qualifiers,
+                named = names_intent(text)
+                qualifiers = exact_synonym_qualifiers(indices, words, lambda i: self.lexical.qualifiers(i, named),
                                                       self.lexical.synonym_qualifiers)
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)
                 indices = prefer_exact(indices, words, qualifiers)

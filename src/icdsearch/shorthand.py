@@ -61,6 +61,8 @@ class Expander:
             parts.append(body if a.case_sensitive else f"(?i:{body})")
             by_key[a.term if a.case_sensitive else a.term.lower()] = a.expansion
         self._map = by_key
+        #: Words of the expansions: ICD-10-CM's or clinicians' words, never "misspellings" to correct.
+        self.protected = frozenset(w.lower() for a in abbreviations for w in re.findall(r"[A-Za-z][A-Za-z'-]*", a.expansion))
         self._pattern = re.compile(r"(?<![\w/'-])(?:" + "|".join(parts) + r")(?![\w/'-])") if parts else None
 
     def _lookup(self, match: re.Match[str]) -> str:

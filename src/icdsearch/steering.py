@@ -180,20 +180,34 @@ def preference(intent: Intent, side: int, suffix: str) -> float:
 
 
 #: Words a coder assumes when a query says nothing: a description using them asks nothing more of the query.
-DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos")
+#: "mellitus": "diabetes" says diabetes mellitus (ICD-10-CM's index: "Diabetes, diabetic (mellitus)").
+DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos", "mellitus")
 # "without ..." runs to the end ("... without behavioral disturbance, psychotic disturbance, and anxiety");
 # "unspecified site" and the like say what is *not* specified.
-_UNASKED = re.compile(r"\bwithout\b.*$|\bunspecified (site|part|organism|severity|stage|trimester|type)\b",
+_UNASKED = re.compile(r"\bwithout\b.*$|\bunspecified (site|part|organism|species|severity|stage|trimester|type)\b",
                       re.IGNORECASE)
+#: The intent a poisoning or toxic effect is coded with when none is documented (ICD-10-CM guideline
+#: I.C.19.e.5.b): it asks nothing of a query that names no intent ("bee sting" is T63.441A).
+_ACCIDENTAL = re.compile(r"\baccidental \(unintentional\)", re.IGNORECASE)
+#: A query that names an intent, in ICD-10-CM's words or a clinician's.
+_INTENT_QUERY = re.compile(r"\b(accident|unintention|intention|self[- ]?(harm|inflict)|suicid|assault|homicid|"
+                           r"attack|undetermined|deliberate|on purpose)", re.IGNORECASE)
+
+
+def names_intent(text: str) -> bool:
+    """Whether a query says with what intent (accidental, self-harm, assault, undetermined) it happened."""
+    return bool(_INTENT_QUERY.search(text))
 #: prefer_general looks at this many of the best-ranked codes.
 GENERAL_WINDOW = 10
 
 
-def qualifier_text(description: str) -> str:
+def qualifier_text(description: str, intent_named: bool = False) -> str:
     """A description less what asks nothing of a query: the encounter suffix (steering's), a trailing
     "without ..." clause, "unspecified site" and the like ("Gastritis, unspecified, without bleeding" ->
-    "Gastritis, unspecified, "); :data:`DEFAULT_WORDS` go when tokens are compared."""
-    return _UNASKED.sub(" ", _ENCOUNTER.sub("", fold(description).strip()))
+    "Gastritis, unspecified, "), and "accidental (unintentional)" unless the query names an intent;
+    :data:`DEFAULT_WORDS` go when tokens are compared."""
+    text = _UNASKED.sub(" ", _ENCOUNTER.sub("", fold(description).strip()))
+    return text if intent_named else _ACCIDENTAL.sub(" ", text)
 
 
 def fold(text: str) -> str:
