@@ -169,6 +169,19 @@ def test_search_many_keeps_order(hashed: dict) -> None:
     assert [r[0].code for r in results] == ["J45.909", "I10", "S93.402A"]
 
 
+def test_dense_batch_split_over_two_threads_keeps_order(hashed: dict) -> None:
+    """A dense batch is searched in chunks, every other one on a second thread: answers stay in order."""
+    from icdsearch.query import dense_search, open_collection
+
+    texts = ["asthma uncomplicated", "essential hypertension", "left ankle sprain initial encounter",
+             "type 1 diabetes", "chest pain", "atrial fibrillation", "chronic kidney disease stage 3"]
+    spec, collection, info = open_collection(HASH, hashed["codes"], hashed["store"])
+    singles = [dense_search(spec, collection, info, [t], 3)[0] for t in texts]
+    for batch_size in (2, 3, 256):  # chunks of 2 (four of them), of 3, and of half the batch
+        assert dense_search(spec, collection, info, texts, 3, batch_size=batch_size) == singles
+    assert search_many(texts, k=3, mode="dense", **hashed) == singles
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

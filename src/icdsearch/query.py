@@ -252,9 +252,15 @@ def dense_search(
     check_compatible(info, spec, info.code_set_version, dimension=vectors.shape[1])
     if ids is not None:
         return collection.exact_query(vectors, k, ids)
+    # Chroma answers a batch one vector after another on one core and releases the GIL: with more than one
+    # query, every other chunk goes to a second thread, so both cores search.
+    step = max(1, min(batch_size, -(-len(texts) // 2)))
+    chunks = [vectors[start : start + step] for start in range(0, len(texts), step)]
+    beside = [_pool().submit(collection.query, chunk, k, where) for chunk in chunks[1::2]]
+    here = [collection.query(chunk, k, where) for chunk in chunks[0::2]]
     hits: list[list[Hit]] = []
-    for start in range(0, len(texts), batch_size):
-        hits += collection.query(vectors[start : start + batch_size], k, where)
+    for n in range(len(chunks)):
+        hits += here[n // 2] if n % 2 == 0 else beside[n // 2].result()
     return hits
 
 
@@ -284,7 +290,7 @@ def _category(category: str | None) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    """One worker, for the synonym collection's search beside the main one's."""
+    """One worker, for the synonym collection's search beside the main one's, or half a dense batch."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="icdsearch-synonyms")
 
 
