@@ -456,6 +456,10 @@ class OnnxEmbedder(Embedder):
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(os.environ.get("ICDSEARCH_THREADS", 0)) or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
+        # Worker threads sleep as soon as a run ends instead of spinning for more work: a query's embedding
+        # is followed at once by Chroma's search, which needs those cores (spinning made the two HNSW
+        # searches of a hybrid query 2-3 ms slower; it gains an ingest about 2 %).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         model = directory / ("model.int8.onnx" if quantized else "model.onnx")
         self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
