@@ -21,8 +21,8 @@ from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, Incomplet
 from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
-from icdsearch.steering import (SIDES, Intent, VariantTable, exact_synonym_qualifiers, fold, history_intent,
-                                names_intent, parse_intent, prefer_exact, prefer_general, prefer_history, steer,
+from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
+                                history_intent, names_intent, parse_intent, prefer_exact, prefer_general, prefer_history, steer,
                                 variant_key)
 
 from .conftest import HASH
@@ -271,7 +271,7 @@ def test_an_exact_inclusion_term_counts_as_an_exact_description(psoriasis: Lexic
                                                                  ranked: list[str], expected: list[str]) -> None:
     at = [psoriasis.position[c] for c in ranked]
     words = psoriasis.query_words(query)
-    qualifiers = exact_synonym_qualifiers(at, words, psoriasis.qualifiers, psoriasis.synonym_qualifiers)
+    qualifiers = exact_wording_qualifiers(at, words, psoriasis.qualifiers, psoriasis.wording_qualifiers)
     out = prefer_general(prefer_exact(at, words, qualifiers), words, qualifiers, lambda i: psoriasis.codes[i][:3],
                          psoriasis.variants)
     assert [psoriasis.codes[i] for i in out] == expected
@@ -280,6 +280,45 @@ def test_an_exact_inclusion_term_counts_as_an_exact_description(psoriasis: Lexic
                            lambda i: psoriasis.codes[i][:3], psoriasis.variants)
     if query == "plaque psoriasis":
         assert psoriasis.codes[plain[0]] == "L40.9"
+
+
+@pytest.mark.parametrize("description, expected", [
+    ("Syncope and collapse", ["collapse", "Syncope"]),
+    ("Malignant neoplasm of bronchus and lung", ["Malignant neoplasm of lung", "Malignant neoplasm of bronchus"]),
+    ("Fall due to ice and snow", ["Fall due to snow", "Fall due to ice"]),
+    # "heart" is qualified by "Hypertensive": the conjuncts are "heart [disease]" and "chronic kidney disease".
+    ("Hypertensive heart and chronic kidney disease with heart failure", []),
+    ("Strain of muscle and tendon at wrist and hand level", ["Strain of tendon at wrist and hand level",
+                                                           "Strain of muscle at wrist and hand level"]),
+    ("Type 2 diabetes mellitus without complications", []),
+])
+def test_and_means_and_or(description: str, expected: list[str]) -> None:
+    assert and_variants(description) == expected
+
+
+@pytest.fixture(scope="module")
+def conventions(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real R55 (syncope and collapse), F48 (F48.8's inclusion term "Psychogenic syncope") and C34 codes."""
+    codes = default_code_set().subset(lambda c: c.code.startswith(("R55", "F48", "C34")), "conventions")
+    directory = tmp_path_factory.mktemp("conventions") / codes.version
+    build_index(directory, codes, synonyms(codes))
+    return LexicalIndex.load(directory)
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # "Syncope and collapse" says syncope, by ICD-10-CM's "and/or": it comes before the code whose
+    # inclusion term asks "psychogenic" too.
+    ("syncope", ["F48.8", "R55"], ["R55", "F48.8"]),
+    ("collapse", ["F48.8", "R55"], ["R55", "F48.8"]),
+    ("malignant neoplasm of lung", ["C34.90", "C34"], ["C34", "C34.90"]),
+    ("psychogenic syncope", ["R55", "F48.8"], ["F48.8", "R55"]),  # the inclusion term is exact
+])
+def test_a_title_with_and_says_either_part(conventions: LexicalIndex, query: str, ranked: list[str],
+                                           expected: list[str]) -> None:
+    at = [conventions.position[c] for c in ranked]
+    words = conventions.query_words(query)
+    qualifiers = exact_wording_qualifiers(at, words, conventions.qualifiers, conventions.wording_qualifiers)
+    assert [conventions.codes[i] for i in prefer_exact(at, words, qualifiers)] == expected
 
 
 @pytest.fixture(scope="module")

@@ -134,7 +134,7 @@ class LexicalIndex:
     _vocab: dict[str, int]
     _stopwords: frozenset[str]
     _qualifiers: dict[tuple[int, bool], frozenset[str]] = field(default_factory=dict, repr=False)
-    _synonym_qualifiers: dict[int, tuple[frozenset[str], ...]] = field(default_factory=dict, repr=False)
+    _wording_qualifiers: dict[tuple[int, bool], tuple[frozenset[str], ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
@@ -188,15 +188,18 @@ class LexicalIndex:
             found = self._qualifiers[(index, intent_named)] = words
         return found
 
-    def synonym_qualifiers(self, index: int) -> tuple[frozenset[str], ...]:
-        """:meth:`qualifiers` of each synonym (inclusion term, ...) of code ``index``."""
-        found = self._synonym_qualifiers.get(index)
+    def wording_qualifiers(self, index: int, intent_named: bool = False) -> tuple[frozenset[str], ...]:
+        """:meth:`qualifiers` of each other wording of code ``index``: its synonyms (inclusion terms, ...)
+        and its description read by ICD-10-CM's "and/or" convention (steering.and_variants)."""
+        found = self._wording_qualifiers.get((index, intent_named))
         if found is None:
-            from .steering import qualifier_text
+            from .steering import and_variants, qualifier_text
 
-            texts = self._synonyms_by_code.get(self.codes[index], ())
-            found = self._synonym_qualifiers[index] = tuple(
-                self.query_words(qualifier_text(t, intent_named=True)) for t in texts)
+            synonyms = self._synonyms_by_code.get(self.codes[index], ())
+            found = self._wording_qualifiers[(index, intent_named)] = tuple(
+                [self.query_words(qualifier_text(t, intent_named=True)) for t in synonyms]
+                + [self.query_words(qualifier_text(t, intent_named))
+                   for t in and_variants(self.descriptions[index])])
         return found
 
     @functools.cached_property

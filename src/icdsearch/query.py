@@ -371,7 +371,7 @@ class Retriever:
         """Ranked hits per text. With ``ids``, only those codes are searched (exactly)."""
         from .steering import (
             GENERAL_WINDOW,
-            exact_synonym_qualifiers,
+            exact_wording_qualifiers,
             history_intent,
             names_intent,
             parse_intent,
@@ -417,8 +417,8 @@ class Retriever:
             if self.pipeline.steering:  # after the filter: the rules weigh the codes that can be answered
                 words = self.lexical.query_words(text)
                 named = names_intent(text)
-                qualifiers = exact_synonym_qualifiers(indices, words, lambda i: self.lexical.qualifiers(i, named),
-                                                      self.lexical.synonym_qualifiers)
+                qualifiers = exact_wording_qualifiers(indices, words, lambda i: self.lexical.qualifiers(i, named),
+                                                      lambda i: self.lexical.wording_qualifiers(i, named))
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)
                 indices = prefer_exact(indices, words, qualifiers)
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants)

@@ -306,19 +306,41 @@ def prefer_exact(ranked: Sequence[int], query: frozenset[str], qualifiers: Calla
     return exact + [i for i in ranked if i not in chosen]
 
 
-def exact_synonym_qualifiers(ranked: Sequence[int], query: frozenset[str],
+def exact_wording_qualifiers(ranked: Sequence[int], query: frozenset[str],
                              qualifiers: Callable[[int], frozenset[str]],
-                             synonyms: Callable[[int], Sequence[frozenset[str]]],
+                             wordings: Callable[[int], Sequence[frozenset[str]]],
                              window: int = GENERAL_WINDOW) -> Callable[[int], frozenset[str]]:
     """``qualifiers`` for :func:`prefer_exact` and :func:`prefer_general`, where a code among the first
-    ``window`` that has a synonym (an inclusion term) saying exactly what the query says counts as saying
-    exactly that: "plaque psoriasis" is L40.0 "Psoriasis vulgaris", whose inclusion term it is, not L40.9
-    "Psoriasis, unspecified", which asks nothing more than "psoriasis"."""
+    ``window`` that has another wording saying exactly what the query says counts as saying exactly that.
+    ``wordings(i)``: the qualifiers of code i's other wordings, its synonyms (inclusion terms) and its
+    :func:`and_variants`. "plaque psoriasis" is L40.0 "Psoriasis vulgaris", whose inclusion term it is, not
+    L40.9 "Psoriasis, unspecified", which asks nothing more than "psoriasis"; "syncope" is R55 "Syncope
+    and collapse"."""
     if not query:
         return qualifiers
     exact = {i for i in ranked[:window]
-             if any(_covers(query, words) and _covers(words, query) for words in synonyms(i) if words)}
+             if any(_covers(query, words) and _covers(words, query) for words in wordings(i) if words)}
     return (lambda i: query if i in exact else qualifiers(i)) if exact else qualifiers
+
+
+#: Two single words joined by "and", as a whole list at their place in the title: after its start, a comma
+#: or a preposition, before its end, a comma or a preposition ("Syncope and collapse", "... of bronchus and
+#: lung", "Drowning and submersion due to ..."). A word qualified by what comes before it is not a whole
+#: conjunct ("Hypertensive heart and chronic kidney disease" joins "heart disease" and "chronic kidney
+#: disease"), so it is left alone.
+_AND_PAIR = re.compile(r"(?:^|(?<=, )|(?<=\bof )|(?<=\bin )|(?<=\bwith )|(?<=\bto )|(?<=\bby ))([\w'-]+) and ([\w'-]+)"
+                       r"(?=,|$| (?:with|without|in|of|due|at|to|from|by|on)\b)", re.IGNORECASE)
+
+
+def and_variants(description: str) -> list[str]:
+    """The description with one of two words that "and" joins left out, for each such pair: in ICD-10-CM
+    a title's "and" means "and/or" (guideline I.A.14), so "Syncope and collapse" is the code for syncope
+    alone, "Malignant neoplasm of bronchus and lung" the code of a lung cancer."""
+    out = []
+    for match in _AND_PAIR.finditer(description):
+        head, tail = description[: match.start()], description[match.end():]
+        out += [head + match.group(2) + tail, head + match.group(1) + tail]
+    return out
 
 
 def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
