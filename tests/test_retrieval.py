@@ -22,8 +22,8 @@ from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_re
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
-                                history_intent, names_intent, parse_intent, prefer_exact, prefer_general, prefer_history, steer,
-                                variant_key)
+                                history_intent, names_intent, parse_intent, prefer_exact, prefer_general,
+                                prefer_history, steer, variant_key)
 
 from .conftest import HASH
 
