@@ -23,7 +23,7 @@ from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
                                 history_intent, names_intent, parse_intent, prefer_exact, prefer_general,
-                                prefer_history, steer, variant_key)
+                                prefer_history, steer, variant_key, wordings)
 
 from .conftest import HASH
 
@@ -265,7 +265,10 @@ def psoriasis(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     # L40.9 no longer takes its place for asking nothing more than "psoriasis".
     ("plaque psoriasis", ["L40.9", "L40.0", "L40"], ["L40.0", "L40.9", "L40"]),
     ("psoriasis", ["L40.0", "L40.9", "L40"], ["L40.9", "L40", "L40.0"]),  # no synonym is exact: as before
-    ("abruptio placentae", ["O45", "O45.9"], ["O45.9", "O45"]),  # "Abruptio placentae NOS" is O45.9's
+    # "Abruptio placentae NOS" is O45.9's inclusion term, and O45's bracketed synonym: both are exact, and
+    # keep their ranked order; a code that is neither gives way to them.
+    ("abruptio placentae", ["O45", "O45.9"], ["O45", "O45.9"]),
+    ("abruptio placentae", ["O45.8", "O45.9", "O45"], ["O45.9", "O45", "O45.8"]),
 ])
 def test_an_exact_inclusion_term_counts_as_an_exact_description(psoriasis: LexicalIndex, query: str,
                                                                  ranked: list[str], expected: list[str]) -> None:
@@ -298,8 +301,12 @@ def test_and_means_and_or(description: str, expected: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def conventions(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
-    """Real R55 (syncope and collapse), F48 (F48.8's inclusion term "Psychogenic syncope") and C34 codes."""
-    codes = default_code_set().subset(lambda c: c.code.startswith(("R55", "F48", "C34")), "conventions")
+    """Real codes whose titles use ICD-10-CM's conventions: R55 "Syncope and collapse" (beside F48.8, whose
+    inclusion term is "Psychogenic syncope"), C34, K76.0 "Fatty (change of) liver, not elsewhere classified"
+    (beside K70.0 "Alcoholic fatty liver"), J00 "Acute nasopharyngitis [common cold]" (beside T48.5X5A, an
+    adverse effect of anti-common-cold drugs) and the K80.2 gallstone codes."""
+    codes = default_code_set().subset(lambda c: c.code.startswith(("R55", "F48", "C34", "K70", "K76", "J00", "T48.5",
+                                                                   "K80.2")), "conventions")
     directory = tmp_path_factory.mktemp("conventions") / codes.version
     build_index(directory, codes, synonyms(codes))
     return LexicalIndex.load(directory)
@@ -312,6 +319,12 @@ def conventions(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     ("collapse", ["F48.8", "R55"], ["R55", "F48.8"]),
     ("malignant neoplasm of lung", ["C34.90", "C34"], ["C34", "C34.90"]),
     ("psychogenic syncope", ["R55", "F48.8"], ["F48.8", "R55"]),  # the inclusion term is exact
+    # Parentheses hold nonessential modifiers, and "not elsewhere classified" asks nothing.
+    ("fatty liver", ["K70.0", "K76.0"], ["K76.0", "K70.0"]),
+    ("fatty change of liver", ["K70.0", "K76.0"], ["K76.0", "K70.0"]),
+    # Brackets hold a synonym: here of the whole title.
+    ("common cold", ["T48.5X5A", "J00"], ["J00", "T48.5X5A"]),
+    ("acute nasopharyngitis", ["T48.5X5A", "J00"], ["J00", "T48.5X5A"]),
 ])
 def test_a_title_with_and_says_either_part(conventions: LexicalIndex, query: str, ranked: list[str],
                                            expected: list[str]) -> None:
@@ -319,6 +332,32 @@ def test_a_title_with_and_says_either_part(conventions: LexicalIndex, query: str
     words = conventions.query_words(query)
     qualifiers = exact_wording_qualifiers(at, words, conventions.qualifiers, conventions.wording_qualifiers)
     assert [conventions.codes[i] for i in prefer_exact(at, words, qualifiers)] == expected
+
+
+@pytest.mark.parametrize("description, expected", [
+    ("Fatty (change of) liver, not elsewhere classified", ["Fatty liver, not elsewhere classified"]),
+    ("Acute nasopharyngitis [common cold]", ["Acute common cold", "Acute nasopharyngitis", "common cold"]),
+    ("Anogenital herpesviral [herpes simplex] infections",
+     ["Anogenital herpes simplex infections", "Anogenital herpesviral infections"]),
+    ("Syncope and collapse", ["collapse", "Syncope"]),
+    # "(unintentional)" stays with "accidental"; a title with no convention to read has no other wording.
+    ("Toxic effect of carbon dioxide, accidental (unintentional)", []),
+    ("Type 2 diabetes mellitus without complications", []),
+])
+def test_wordings_read_the_conventions(description: str, expected: list[str]) -> None:
+    assert wordings(description) == expected
+
+
+def test_a_without_clause_ends_at_a_with_clause(conventions: LexicalIndex) -> None:
+    """"Calculus of gallbladder without cholecystitis with obstruction" asks for an obstruction: "gallstones"
+    (ICD-10-CM's calculus of gallbladder) is K80.20, whose "without" clauses ask nothing."""
+    ranked = [conventions.position[c] for c in ("K80.21", "K80.20")]
+    words = conventions.query_words("calculus of gallbladder")
+    assert conventions.qualifiers(ranked[0]) - words == {"obstruct"}
+    assert conventions.qualifiers(ranked[1]) <= words
+    out = prefer_general(ranked, words, conventions.qualifiers, lambda i: conventions.codes[i][:3],
+                         conventions.variants)
+    assert [conventions.codes[i] for i in out] == ["K80.20", "K80.21"]
 
 
 @pytest.fixture(scope="module")

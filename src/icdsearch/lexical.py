@@ -190,16 +190,16 @@ class LexicalIndex:
 
     def wording_qualifiers(self, index: int, intent_named: bool = False) -> tuple[frozenset[str], ...]:
         """:meth:`qualifiers` of each other wording of code ``index``: its synonyms (inclusion terms, ...)
-        and its description read by ICD-10-CM's "and/or" convention (steering.and_variants)."""
+        and its description as ICD-10-CM's conventions also read it (steering.wordings: nonessential
+        modifiers, bracketed synonyms, "and" meaning "and/or")."""
         found = self._wording_qualifiers.get((index, intent_named))
         if found is None:
-            from .steering import and_variants, qualifier_text
+            from .steering import qualifier_text, wordings
 
             synonyms = self._synonyms_by_code.get(self.codes[index], ())
             found = self._wording_qualifiers[(index, intent_named)] = tuple(
                 [self.query_words(qualifier_text(t, intent_named=True)) for t in synonyms]
-                + [self.query_words(qualifier_text(t, intent_named))
-                   for t in and_variants(self.descriptions[index])])
+                + [self.query_words(qualifier_text(t, intent_named)) for t in wordings(self.descriptions[index])])
         return found
 
     @functools.cached_property

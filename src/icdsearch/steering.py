@@ -182,10 +182,12 @@ def preference(intent: Intent, side: int, suffix: str) -> float:
 #: Words a coder assumes when a query says nothing: a description using them asks nothing more of the query.
 #: "mellitus": "diabetes" says diabetes mellitus (ICD-10-CM's index: "Diabetes, diabetic (mellitus)").
 DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos", "mellitus")
-# "without ..." runs to the end ("... without behavioral disturbance, psychotic disturbance, and anxiety");
-# "unspecified site" and the like say what is *not* specified.
-_UNASKED = re.compile(r"\bwithout\b.*$|\bunspecified (site|part|organism|species|severity|stage|trimester|type)\b",
-                      re.IGNORECASE)
+# "without ..." runs to the end ("... without behavioral disturbance, psychotic disturbance, and anxiety") or
+# to a "with" clause, which asks something ("Calculus of gallbladder without cholecystitis with obstruction");
+# "unspecified site" and the like say what is *not* specified; "not elsewhere classified" (NEC) says only
+# that no other code takes it ("Fatty (change of) liver, not elsewhere classified" is the code of a fatty liver).
+_UNASKED = re.compile(r"\bwithout\b(?:(?!\bwith\b).)*|\bunspecified (site|part|organism|species|severity|stage|"
+                      r"trimester|type)\b|\bnot elsewhere classified\b|\bNEC\b", re.IGNORECASE)
 #: The intent a poisoning or toxic effect is coded with when none is documented (ICD-10-CM guideline
 #: I.C.19.e.5.b): it asks nothing of a query that names no intent ("bee sting" is T63.441A).
 _ACCIDENTAL = re.compile(r"\baccidental \(unintentional\)", re.IGNORECASE)
@@ -330,6 +332,36 @@ def exact_wording_qualifiers(ranked: Sequence[int], query: frozenset[str],
 #: disease"), so it is left alone.
 _AND_PAIR = re.compile(r"(?:^|(?<=, )|(?<=\bof )|(?<=\bin )|(?<=\bwith )|(?<=\bto )|(?<=\bby ))([\w'-]+) and ([\w'-]+)"
                        r"(?=,|$| (?:with|without|in|of|due|at|to|from|by|on)\b)", re.IGNORECASE)
+
+
+#: ICD-10-CM's nonessential modifiers: words in parentheses may be present or absent without changing the code
+#: (guideline I.A.7: "Fatty (change of) liver", "with (acute) exacerbation"). "(unintentional)" stays with its
+#: "accidental", which :func:`qualifier_text` weighs on its own.
+_NONESSENTIAL = re.compile(r"\s*\((?!unintentional\))[^()]*\)")
+#: Brackets enclose a synonym or an alternative wording (guideline I.A.6): of the word before them
+#: ("navicular [scaphoid]", "herpesviral [herpes simplex]"), or, closing the title, of the whole title
+#: ("Acute nasopharyngitis [common cold]", "Radial styloid tenosynovitis [de Quervain]").
+_BRACKET = re.compile(r"([\w'-]+)\s*\[([^\[\]]+)\]")
+
+
+def wordings(description: str) -> list[str]:
+    """Other ways ICD-10-CM's own conventions read a title, each a whole title: without its nonessential
+    modifiers, with a bracketed synonym in place of the word (or, at the end, the title) it stands for, or
+    without it, and each of those by the "and/or" reading (:func:`and_variants`). The title itself is not
+    among them."""
+    texts = [description]
+    if "(" in description:
+        texts.append(" ".join(_NONESSENTIAL.sub("", description).split()))
+    for text in list(texts):
+        for match in _BRACKET.finditer(text):
+            head, tail = text[: match.start()], text[match.end():]
+            texts += [head + match.group(2) + tail, head + match.group(1) + tail]
+            if not tail.strip(" ,"):
+                texts.append(match.group(2))  # a closing bracket names the whole condition
+    for text in list(texts):
+        texts += and_variants(text)
+    seen = {description}
+    return [t for t in texts if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
 
 
 def and_variants(description: str) -> list[str]:
