@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .models import ModelSpec
 
 #: HNSW settings of a code collection. ef_search is above Chroma's 100: lower values lose top-1 answers
-#: against exact search; 512 agrees with it on 99.8 % of the benchmark queries and costs about 1.5 ms less a
+#: against exact search; 512 agrees with it on 99.9 % of the benchmark queries and costs about 1.5 ms less a
 #: query than 1024 (scripts/bench_hnsw.py measures both; figures in BENCHMARKS.md).
 HNSW = {"space": "l2", "ef_construction": 200, "max_neighbors": 16, "ef_search": 512}
 #: ef_search of a synonym companion (13,484 documents for the full code set): a smaller graph needs less.
