@@ -15,7 +15,9 @@ whose description asks nothing the query did not say (beyond "unspecified", "unc
 covers every query word the ranked code covers. Across categories, a description that says exactly
 what the query says comes first (:func:`prefer_exact`: "depression" is F32.A), and a query about a history
 ("hx of breast cancer", "family hx of colon cancer") is answered by the codes that record one
-(:func:`prefer_history`). With no encounter named, siblings are answered by the initial encounter.
+(:func:`prefer_history`). With no encounter named, siblings are answered by the initial encounter. Titles
+are read by ICD-10-CM's conventions (:func:`wordings`): words in parentheses are nonessential, brackets hold
+synonyms, "and" means "and/or", "not elsewhere classified" asks nothing.
 
 Pure functions over arrays built at ingest (:func:`variant_table`), no model and no store.
 """
@@ -314,8 +316,8 @@ def exact_wording_qualifiers(ranked: Sequence[int], query: frozenset[str],
                              window: int = GENERAL_WINDOW) -> Callable[[int], frozenset[str]]:
     """``qualifiers`` for :func:`prefer_exact` and :func:`prefer_general`, where a code among the first
     ``window`` that has another wording saying exactly what the query says counts as saying exactly that.
-    ``wordings(i)``: the qualifiers of code i's other wordings, its synonyms (inclusion terms) and its
-    :func:`and_variants`. "plaque psoriasis" is L40.0 "Psoriasis vulgaris", whose inclusion term it is, not
+    ``wordings(i)``: the qualifiers of code i's other wordings, its synonyms (inclusion terms) and the
+    readings of its title by :func:`wordings`. "plaque psoriasis" is L40.0 "Psoriasis vulgaris", whose inclusion term it is, not
     L40.9 "Psoriasis, unspecified", which asks nothing more than "psoriasis"; "syncope" is R55 "Syncope
     and collapse"."""
     if not query:
@@ -330,15 +332,15 @@ def exact_wording_qualifiers(ranked: Sequence[int], query: frozenset[str],
 #: lung", "Drowning and submersion due to ..."). A word qualified by what comes before it is not a whole
 #: conjunct ("Hypertensive heart and chronic kidney disease" joins "heart disease" and "chronic kidney
 #: disease"), so it is left alone.
-_AND_PAIR = re.compile(r"(?:^|(?<=, )|(?<=\bof )|(?<=\bin )|(?<=\bwith )|(?<=\bto )|(?<=\bby ))([\w'-]+) and ([\w'-]+)"
-                       r"(?=,|$| (?:with|without|in|of|due|at|to|from|by|on)\b)", re.IGNORECASE)
+_AND_PAIR = re.compile(r"(?:^|(?<=, )|(?<=\bof )|(?<=\bin )|(?<=\bwith )|(?<=\bto )|(?<=\bby ))"
+                       r"([\w'-]+) and ([\w'-]+)(?=,|$| (?:with|without|in|of|due|at|to|from|by|on)\b)", re.IGNORECASE)
 
 
 #: ICD-10-CM's nonessential modifiers: words in parentheses may be present or absent without changing the code
-#: (guideline I.A.7: "Fatty (change of) liver", "with (acute) exacerbation"). "(unintentional)" stays with its
+#: (the Official Guidelines' punctuation conventions: "Fatty (change of) liver", "with (acute) exacerbation"). "(unintentional)" stays with its
 #: "accidental", which :func:`qualifier_text` weighs on its own.
 _NONESSENTIAL = re.compile(r"\s*\((?!unintentional\))[^()]*\)")
-#: Brackets enclose a synonym or an alternative wording (guideline I.A.6): of the word before them
+#: Brackets enclose a synonym or an alternative wording (the same conventions): of the word before them
 #: ("navicular [scaphoid]", "herpesviral [herpes simplex]"), or, closing the title, of the whole title
 #: ("Acute nasopharyngitis [common cold]", "Radial styloid tenosynovitis [de Quervain]").
 _BRACKET = re.compile(r"([\w'-]+)\s*\[([^\[\]]+)\]")
@@ -360,13 +362,12 @@ def wordings(description: str) -> list[str]:
                 texts.append(match.group(2))  # a closing bracket names the whole condition
     for text in list(texts):
         texts += and_variants(text)
-    seen = {description}
-    return [t for t in texts if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
+    return [t for t in dict.fromkeys(texts) if t != description]
 
 
 def and_variants(description: str) -> list[str]:
     """The description with one of two words that "and" joins left out, for each such pair: in ICD-10-CM
-    a title's "and" means "and/or" (guideline I.A.14), so "Syncope and collapse" is the code for syncope
+    a title's "and" means "and/or" (the Official Guidelines' conventions), so "Syncope and collapse" is the code for syncope
     alone, "Malignant neoplasm of bronchus and lung" the code of a lung cancer."""
     out = []
     for match in _AND_PAIR.finditer(description):
