@@ -194,14 +194,18 @@ def test_a_header_that_already_fits_is_not_replaced(ankle_codes: CodeSet) -> Non
     assert steer([header], Intent("right", ""), table)[0] == header
 
 
+def real_index(tmp_path_factory: pytest.TempPathFactory, name: str, prefixes: tuple[str, ...]) -> LexicalIndex:
+    """A lexical index over the real FY2026 codes that start with ``prefixes``, with their inclusion terms."""
+    codes = default_code_set().subset(lambda c: c.code.startswith(prefixes), name)
+    directory = tmp_path_factory.mktemp(name) / codes.version
+    build_index(directory, codes, synonyms(codes))
+    return LexicalIndex.load(directory)
+
+
 @pytest.fixture(scope="module")
 def general(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """A lexical index over real categories where the coder's "ask nothing more" rule matters."""
-    codes = default_code_set().subset(lambda c: c.code.startswith(("R07", "K29", "E66", "R52", "S93.4", "T63.04")),
-                                      "general")
-    directory = tmp_path_factory.mktemp("general") / codes.version
-    build_index(directory, codes, synonyms(codes))
-    return LexicalIndex.load(directory)
+    return real_index(tmp_path_factory, "general", ("R07", "K29", "E66", "R52", "S93.4", "T63.04"))
 
 
 def _general(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -254,10 +258,7 @@ def test_prefer_exact_puts_the_exact_description_first(general: LexicalIndex, qu
 @pytest.fixture(scope="module")
 def psoriasis(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real L40 (psoriasis) and O45 (abruptio placentae) codes, with their inclusion terms."""
-    codes = default_code_set().subset(lambda c: c.code.startswith(("L40", "O45")), "psoriasis")
-    directory = tmp_path_factory.mktemp("psoriasis") / codes.version
-    build_index(directory, codes, synonyms(codes))
-    return LexicalIndex.load(directory)
+    return real_index(tmp_path_factory, "psoriasis", ("L40", "O45"))
 
 
 @pytest.mark.parametrize("query, ranked, expected", [
@@ -305,11 +306,7 @@ def conventions(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     inclusion term is "Psychogenic syncope"), C34, K76.0 "Fatty (change of) liver, not elsewhere classified"
     (beside K70.0 "Alcoholic fatty liver"), J00 "Acute nasopharyngitis [common cold]" (beside T48.5X5A, an
     adverse effect of anti-common-cold drugs) and the K80.2 gallstone codes."""
-    codes = default_code_set().subset(lambda c: c.code.startswith(("R55", "F48", "C34", "K70", "K76", "J00", "T48.5",
-                                                                   "K80.2")), "conventions")
-    directory = tmp_path_factory.mktemp("conventions") / codes.version
-    build_index(directory, codes, synonyms(codes))
-    return LexicalIndex.load(directory)
+    return real_index(tmp_path_factory, "conventions", ("R55", "F48", "C34", "K70", "K76", "J00", "T48.5", "K80.2"))
 
 
 @pytest.mark.parametrize("query, ranked, expected", [
@@ -363,10 +360,7 @@ def test_a_without_clause_ends_at_a_with_clause(conventions: LexicalIndex) -> No
 @pytest.fixture(scope="module")
 def poisoning(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real T63.44- (bee venom) and T39.01- (aspirin) codes: one code per intent, each with three encounters."""
-    codes = default_code_set().subset(lambda c: c.code.startswith(("T63.44", "T39.01")), "poisoning")
-    directory = tmp_path_factory.mktemp("poisoning") / codes.version
-    build_index(directory, codes, synonyms(codes))
-    return LexicalIndex.load(directory)
+    return real_index(tmp_path_factory, "poisoning", ("T63.44", "T39.01"))
 
 
 @pytest.mark.parametrize("query, ranked, expected", [
