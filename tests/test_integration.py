@@ -35,6 +35,22 @@ def test_diabetes_needs_no_mellitus(minilm_store: Path, subset_codes: CodeSet, t
     assert hits[0].code == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # No type named: type 2, as ICD-10-CM codes an undocumented type of diabetes.
+    ("diabetic foot ulcer", "E11.621"),
+    ("diabetic neuropathy", "E11.40"),
+    ("diabetic retinopathy", "E11.319"),
+    ("diabetes", "E11.9"),
+    # A type or kind named: that one.
+    ("T1DM with neuropathy", "E10.40"),
+    ("drug induced diabetes with foot ulcer", "E09.621"),
+])
+def test_diabetes_of_no_named_type_is_type_2(minilm_store: Path, subset_codes: CodeSet, text: str,
+                                             expected: str) -> None:
+    hits = search(text, k=10, codes=subset_codes, store=str(minilm_store), billable_only=True)
+    assert hits[0].code == expected
+
+
 def test_first_answers_do_not_depend_on_k(minilm_store: Path, subset_codes: CodeSet) -> None:
     texts = ["type 1 diabetes", "afib", "HTN with CKD stage 4", "obesity", "hypothyroidism"]
     tens = search_many(texts, k=10, codes=subset_codes, store=str(minilm_store))

@@ -22,8 +22,8 @@ from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_re
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
-                                history_intent, names_intent, parse_intent, prefer_exact, prefer_general,
-                                prefer_history, steer, variant_key, wordings)
+                                history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type,
+                                prefer_general, prefer_history, steer, variant_key, wordings)
 
 from .conftest import HASH
 
@@ -375,10 +375,53 @@ def poisoning(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
 def test_accidental_is_the_default_intent(poisoning: LexicalIndex, query: str, ranked: list[str],
                                           expected: str) -> None:
     at = [poisoning.position[c] for c in ranked]
-    words, named = poisoning.query_words(query), names_intent(query)
+    words, named = poisoning.query_words(query), named_defaults(query)
     out = prefer_general(at, words, lambda i: poisoning.qualifiers(i, named), lambda i: poisoning.codes[i][:3],
                          poisoning.variants)
     assert poisoning.codes[out[0]] == expected
+
+
+@pytest.mark.parametrize("query, named", [
+    ("diabetic foot ulcer", frozenset()),
+    ("type 1 diabetes mellitus with foot ulcer", {"diabetes type"}),  # "T1DM", once expanded
+    ("drug induced diabetes", {"diabetes type"}),
+    ("diabetes in pregnancy", {"diabetes type"}),
+    ("aspirin overdose, suicide attempt", {"intent"}),
+])
+def test_named_defaults(query: str, named: set[str]) -> None:
+    assert named_defaults(query) == named
+
+
+@pytest.fixture(scope="module")
+def diabetes(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real diabetes codes of every type: E08 (underlying condition), E09 (drug induced), E10, E11, E13."""
+    return real_index(tmp_path_factory, "diabetes", ("E08.6", "E09.6", "E10.6", "E11.6", "E13.6", "E11.9", "E13.9"))
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # No type named: the type 2 counterpart of the best-ranked code of another type answers.
+    ("diabetic foot ulcer", ["E13.621", "E10.621"], ["E11.621", "E13.621", "E10.621"]),
+    ("diabetes with foot ulcer", ["E08.621", "E11.621", "E13.621"], ["E11.621", "E08.621", "E13.621"]),
+    # A type named: the ranking stands.
+    ("type 1 diabetes mellitus with foot ulcer", ["E10.621", "E13.621"], ["E10.621", "E13.621"]),
+])
+def test_diabetes_type_defaults_to_type_2(diabetes: LexicalIndex, query: str, ranked: list[str],
+                                          expected: list[str]) -> None:
+    at = [diabetes.position[c] for c in ranked]
+    out = prefer_default_type(at, named_defaults(query), diabetes.codes, diabetes.position, lambda i: True)
+    assert [diabetes.codes[i] for i in out] == expected
+    # Nor is a counterpart that may not be answered (--billable-only, --category) brought in.
+    kept = prefer_default_type(at, named_defaults(query), diabetes.codes, diabetes.position, lambda i: i in at)
+    assert [diabetes.codes[i] for i in kept] == [c for c in expected if c in ranked]
+
+
+def test_type_2_asks_nothing_of_a_query_that_names_no_type(diabetes: LexicalIndex) -> None:
+    """"diabetes" is E11.9: its "type 2" is the default; E13.9 "Other specified ..." asks more."""
+    e11, e13 = diabetes.position["E11.9"], diabetes.position["E13.9"]
+    words = diabetes.query_words("diabetes")
+    assert diabetes.qualifiers(e11) == words and diabetes.qualifiers(e13) - words
+    assert diabetes.qualifiers(e11, frozenset({"diabetes type"})) - words == {"type", "2"}
+    assert [diabetes.codes[i] for i in prefer_exact([e13, e11], words, diabetes.qualifiers)] == ["E11.9", "E13.9"]
 
 
 def test_default_words_ask_nothing(lexical: LexicalIndex) -> None:

@@ -133,8 +133,9 @@ class LexicalIndex:
     _indptr: np.ndarray
     _vocab: dict[str, int]
     _stopwords: frozenset[str]
-    _qualifiers: dict[tuple[int, bool], frozenset[str]] = field(default_factory=dict, repr=False)
-    _wording_qualifiers: dict[tuple[int, bool], tuple[frozenset[str], ...]] = field(default_factory=dict, repr=False)
+    _qualifiers: dict[tuple[int, frozenset[str]], frozenset[str]] = field(default_factory=dict, repr=False)
+    _wording_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
+                                                                                              repr=False)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
@@ -177,29 +178,30 @@ class LexicalIndex:
         text = self._read("synonyms.tsv")
         return dict(line.split("\t", 1) for line in text.split("\n")) if text else {}
 
-    def qualifiers(self, index: int, intent_named: bool = False) -> frozenset[str]:
+    def qualifiers(self, index: int, named: frozenset[str] = frozenset()) -> frozenset[str]:
         """Tokens of code ``index``'s description that ask something of a query (see steering.prefer_general);
-        ``intent_named``: the query names an intent, so "accidental (unintentional)" asks something too."""
-        found = self._qualifiers.get((index, intent_named))
+        ``named``: the ICD-10-CM defaults the query overrides (steering.named_defaults), whose words then ask
+        something too ("accidental (unintentional)" when it names an intent)."""
+        found = self._qualifiers.get((index, named))
         if found is None:
             from .steering import qualifier_text
 
-            words = self.query_words(qualifier_text(self.descriptions[index], intent_named))
-            found = self._qualifiers[(index, intent_named)] = words
+            words = self.query_words(qualifier_text(self.descriptions[index], named))
+            found = self._qualifiers[(index, named)] = words
         return found
 
-    def wording_qualifiers(self, index: int, intent_named: bool = False) -> tuple[frozenset[str], ...]:
+    def wording_qualifiers(self, index: int, named: frozenset[str] = frozenset()) -> tuple[frozenset[str], ...]:
         """:meth:`qualifiers` of each other wording of code ``index``: its synonyms (inclusion terms, ...)
         and its description as ICD-10-CM's conventions also read it (steering.wordings: nonessential
         modifiers, bracketed synonyms, "and" meaning "and/or")."""
-        found = self._wording_qualifiers.get((index, intent_named))
+        found = self._wording_qualifiers.get((index, named))
         if found is None:
             from .steering import qualifier_text, wordings
 
             synonyms = self._synonyms_by_code.get(self.codes[index], ())
-            found = self._wording_qualifiers[(index, intent_named)] = tuple(
-                [self.query_words(qualifier_text(t, intent_named=True)) for t in synonyms]
-                + [self.query_words(qualifier_text(t, intent_named)) for t in wordings(self.descriptions[index])])
+            found = self._wording_qualifiers[(index, named)] = tuple(
+                [self.query_words(qualifier_text(t, named | {"intent"})) for t in synonyms]
+                + [self.query_words(qualifier_text(t, named)) for t in wordings(self.descriptions[index])])
         return found
 
     @functools.cached_property

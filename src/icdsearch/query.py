@@ -373,8 +373,9 @@ class Retriever:
             GENERAL_WINDOW,
             exact_wording_qualifiers,
             history_intent,
-            names_intent,
+            named_defaults,
             parse_intent,
+            prefer_default_type,
             prefer_exact,
             prefer_general,
             prefer_history,
@@ -416,7 +417,9 @@ class Retriever:
             indices = [i for i in indices if answerable is None or answerable[i]]
             if self.pipeline.steering:  # after the filter: the rules weigh the codes that can be answered
                 words = self.lexical.query_words(text)
-                named = names_intent(text)
+                named = named_defaults(text)
+                indices = prefer_default_type(indices, named, codes, position,
+                                              lambda i: answerable is None or bool(answerable[i]))
                 qualifiers = exact_wording_qualifiers(indices, words, lambda i: self.lexical.qualifiers(i, named),
                                                       lambda i: self.lexical.wording_qualifiers(i, named))
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)

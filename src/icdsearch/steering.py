@@ -198,20 +198,71 @@ _INTENT_QUERY = re.compile(r"\b(accident|unintention|intention|self[- ]?(harm|in
                            r"attack|undetermined|deliberate|on purpose)", re.IGNORECASE)
 
 
+#: A query that names a type or kind of diabetes that ICD-10-CM codes apart from type 2, in the words left
+#: once abbreviations are expanded ("T1DM" reads "type 1 diabetes mellitus").
+_DIABETES_TYPE_QUERY = re.compile(r"\btype\s*(?:[12]|i{1,2}|one|two)\b|\bjuvenile\b|\binsulin[- ]dependent\b|"
+                                  r"\bsecondary\b|\bdue to\b|\bunderlying\b|\binduced\b|\bdrug\b|\bchemical\b|"
+                                  r"\bsteroid|\bgestational\b|\bpregnan|\bpre-?existing\b|\bother specified\b|"
+                                  r"\bneonatal\b|\bmonogenic\b|\bmody\b", re.IGNORECASE)
+#: "Type 2" in a diabetes title: the type ICD-10-CM codes when none is documented (its Official Guidelines:
+#: "If the type of diabetes mellitus is not documented in the medical record the default is E11.-").
+_TYPE_2 = re.compile(r"\btype 2 (?=diabetes\b)", re.IGNORECASE)
+#: The diabetes categories besides type 2 (E11): due to an underlying condition, drug or chemical induced,
+#: type 1, other specified. Their subcategories are E11's, code for code (E13.621 and E11.621: foot ulcer).
+_OTHER_DIABETES = ("E08", "E09", "E10", "E13")
+
+
 def names_intent(text: str) -> bool:
     """Whether a query says with what intent (accidental, self-harm, assault, undetermined) it happened."""
     return bool(_INTENT_QUERY.search(text))
+
+
+def named_defaults(text: str) -> frozenset[str]:
+    """Which of ICD-10-CM's defaults for what a record leaves unsaid the query overrides: "intent" when it
+    names an intent (else a poisoning is accidental), "diabetes type" when it names a type or kind of
+    diabetes (else it is type 2)."""
+    return frozenset(name for name, named in (("intent", names_intent(text)),
+                                              ("diabetes type", bool(_DIABETES_TYPE_QUERY.search(text)))) if named)
 #: prefer_general looks at this many of the best-ranked codes.
 GENERAL_WINDOW = 10
 
 
-def qualifier_text(description: str, intent_named: bool = False) -> str:
+def qualifier_text(description: str, named: frozenset[str] = frozenset()) -> str:
     """A description less what asks nothing of a query: the encounter suffix (steering's), a trailing
     "without ..." clause, "unspecified site" and the like ("Gastritis, unspecified, without bleeding" ->
-    "Gastritis, unspecified, "), and "accidental (unintentional)" unless the query names an intent;
-    :data:`DEFAULT_WORDS` go when tokens are compared."""
+    "Gastritis, unspecified, "), and ICD-10-CM's defaults that the query does not override
+    (:func:`named_defaults`): "accidental (unintentional)", the "type 2" of a diabetes. :data:`DEFAULT_WORDS`
+    go when tokens are compared."""
     text = _UNASKED.sub(" ", _ENCOUNTER.sub("", fold(description).strip()))
-    return text if intent_named else _ACCIDENTAL.sub(" ", text)
+    if "intent" not in named:
+        text = _ACCIDENTAL.sub(" ", text)
+    if "diabetes type" not in named:
+        text = _TYPE_2.sub(" ", text)
+    return text
+
+
+def prefer_default_type(ranked: Sequence[int], named: frozenset[str], codes: Sequence[str],
+                        position: dict[str, int], answerable: Callable[[int], bool],
+                        window: int = GENERAL_WINDOW) -> list[int]:
+    """Unless the query names a type of diabetes, a diabetes code of another type among the first ``window``
+    is preceded by its type 2 counterpart, as ICD-10-CM codes an undocumented type: "diabetic foot ulcer"
+    is E11.621, not E13.621 "Other specified diabetes mellitus with foot ulcer"; "diabetic neuropathy"
+    E11.40, not E08.40 "... due to underlying condition ...". ``answerable(i)``: code i may be answered."""
+    if "diabetes type" in named:
+        return list(ranked)
+    out: list[int] = []
+    placed: set[int] = set()
+    for index in ranked[:window]:
+        if index in placed:
+            continue
+        if codes[index][:3] in _OTHER_DIABETES:
+            counterpart = position.get("E11" + codes[index][3:])
+            if counterpart is not None and counterpart not in placed and answerable(counterpart):
+                out.append(counterpart)
+                placed.add(counterpart)
+        out.append(index)
+        placed.add(index)
+    return out + [i for i in ranked if i not in placed]
 
 
 def fold(text: str) -> str:
