@@ -17,7 +17,9 @@ what the query says comes first (:func:`prefer_exact`: "depression" is F32.A), a
 ("hx of breast cancer", "family hx of colon cancer") is answered by the codes that record one
 (:func:`prefer_history`). With no encounter named, siblings are answered by the initial encounter. Titles
 are read by ICD-10-CM's conventions (:func:`wordings`): words in parentheses are nonessential, brackets hold
-synonyms, "and" means "and/or", "not elsewhere classified" asks nothing.
+synonyms, "and" means "and/or", "not elsewhere classified" asks nothing. What a record leaves unsaid takes
+ICD-10-CM's default (:func:`named_defaults`): a poisoning is accidental, a diabetes type 2
+(:func:`prefer_default_type`).
 
 Pure functions over arrays built at ingest (:func:`variant_table`), no model and no store.
 """
