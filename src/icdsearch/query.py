@@ -291,7 +291,7 @@ def _category(category: str | None) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
     """One worker, for the synonym collection's search beside the main one's, or half a dense batch."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="icdsearch-synonyms")
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="icdsearch-search")
 
 
 @functools.lru_cache(maxsize=4)
