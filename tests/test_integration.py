@@ -147,12 +147,12 @@ def test_console_script_runs_in_a_fresh_process(minilm_store: Path) -> None:
 
 def test_default_backend_is_onnx_and_matches_torch(minilm_store: Path, subset_codes: CodeSet) -> None:
     from icdsearch.evaluate import load_dataset
-    from icdsearch.models import export_dir, load_embedder, resolve_model
+    from icdsearch.models import INT8_FILE, export_dir, load_embedder, resolve_model
 
     info = collection_info("all-MiniLM-L6-v2--icd10cm-fy2026-april-ch04-ch09", store=str(minilm_store))
-    assert info.metadata["backend"] == "onnx"
+    assert info.metadata["backend"] == "onnx" and "int8_scheme" not in info.metadata
     spec = resolve_model(None)
-    assert {"model.onnx", "model.onnx.data", "model.int8.onnx", "tokenizer.json", "export.json"} <= {
+    assert {"model.onnx", "model.onnx.data", INT8_FILE, "tokenizer.json", "export.json"} <= {
         p.name for p in export_dir(spec).iterdir()}
     texts = [q.text for q in load_dataset().queries][:300]
     embedder = load_embedder(spec, "onnx")
@@ -230,3 +230,54 @@ def test_backend_is_kept_per_collection(tmp_path: Path, subset_codes: CodeSet) -
     assert ingest(codes=small, store=store, backend="onnx-int8", rebuild=True).embedded == len(small)
     assert collection_info(name, store=store).metadata["backend"] == "onnx-int8"
     assert search("type 2 diabetes mellitus without complications", k=1, codes=small, store=store)[0].code == "E11.9"
+
+
+def test_int8_is_per_channel_and_an_earlier_int8_collection_is_refused(tmp_path: Path, subset_codes: CodeSet) -> None:
+    """int8 vectors of another quantization scheme never meet today's int8 query vectors: the collection
+    records its scheme, a query or resume of one without it fails with a rebuild hint, and a rebuild works."""
+    from icdsearch import ModelMismatch
+    from icdsearch.models import INT8_SCHEME, cache_dir, load_embedder, resolve_model
+    from icdsearch.query import open_collection
+
+    small = subset_codes.subset(lambda c: c.category in {"E10", "E11"}, "e10-e11")
+    store = str(tmp_path / "store")
+    ingest(codes=small, store=store, backend="onnx-int8")
+    name = "all-MiniLM-L6-v2--icd10cm-fy2026-april-ch04-ch09-e10-e11"
+    assert collection_info(name, store=store).metadata["int8_scheme"] == INT8_SCHEME
+    assert any(p.name.endswith("-onnx-int8pc.sqlite") for p in (cache_dir() / "embeddings").iterdir())
+    spec = resolve_model(None)
+    texts = ["type 2 diabetes mellitus without complications", "T1DM with ketoacidosis"]
+    cosine = (load_embedder(spec, "onnx-int8").embed_queries(texts) * load_embedder(spec, "onnx").embed_queries(texts))
+    assert 0.97 < cosine.sum(axis=1).min() < 0.9999  # close to fp32, but other vectors
+
+    _, collection, _ = open_collection(None, small, store)
+    collection.update_metadata(int8_scheme="dynamic int8, per-tensor")  # as an earlier icdsearch wrote it
+    for attempt in (lambda: search(texts[0], codes=small, store=store), lambda: ingest(codes=small, store=store)):
+        with pytest.raises(ModelMismatch, match="earlier int8 quantization.*ingest --rebuild --backend onnx-int8"):
+            attempt()
+    assert ingest(codes=small, store=store, backend="onnx-int8", rebuild=True).embedded == len(small)
+    assert search(texts[0], k=1, codes=small, store=store)[0].code == "E11.9"
+
+
+def test_export_without_the_per_channel_model_gets_it_without_torch(minilm_store: Path, tmp_path: Path) -> None:
+    """An export made when int8 was quantized per tensor is given the per-channel model on first use, in a
+    process that never imports torch, and it computes the same vectors as a fresh export's."""
+    import shutil
+
+    import numpy as np
+
+    from icdsearch.models import INT8_FILE, OnnxEmbedder, export_dir, load_embedder, resolve_model
+
+    spec = resolve_model(None)
+    load_embedder(spec, "onnx-int8")  # the real export and its int8 model
+    old = tmp_path / "export"
+    shutil.copytree(export_dir(spec), old)
+    (old / INT8_FILE).rename(old / "model.int8.onnx")  # where the per-tensor model was
+    script = ("import sys\nfrom pathlib import Path\nfrom icdsearch.models import ensure_int8\n"
+              f"ensure_int8(Path({str(old)!r}))\nprint('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
+    assert (old / INT8_FILE).exists() and not (old / "model.int8.onnx").exists()
+    texts = ["high blood pressure", "sprained right ankle, first visit"]
+    assert np.allclose(OnnxEmbedder(spec, old, quantized=True).embed_queries(texts),
+                       load_embedder(spec, "onnx-int8").embed_queries(texts), atol=1e-6)

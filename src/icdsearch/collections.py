@@ -20,6 +20,7 @@ import numpy as np
 
 from .codeset import Code, Synonym
 from .errors import CollectionNotFound, DamagedCollection, ModelMismatch, StoreError, StoreLocked, StoreNotFound
+from .models import INT8_SCHEME
 from .results import Hit
 
 if TYPE_CHECKING:
@@ -511,6 +512,11 @@ def check_compatible(info: CollectionInfo, model: ModelSpec, code_set_version: s
                 + ("install the newer chromadb, or " if newer else "")
                 + f"rebuild it with `icdsearch ingest --rebuild -m {model.name}`"
             )
+    if meta.get("backend") == "onnx-int8" and meta.get("int8_scheme") != INT8_SCHEME:
+        raise ModelMismatch(
+            f"collection {info.name} holds vectors of an earlier int8 quantization, which this icdsearch no longer "
+            f"computes: run `icdsearch ingest --rebuild --backend onnx-int8 -m {model.name}` (with the same --codes)"
+        )
     if dimension is not None and meta.get("dimension") != dimension:
         raise ModelMismatch(
             f"collection {info.name} holds {meta.get('dimension')}-d vectors but model {model.name} makes "

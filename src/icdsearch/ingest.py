@@ -29,7 +29,8 @@ from .collections import (
 )
 from .errors import BadCodeSet, DamagedCollection, ModelMismatch
 from .lexical import build_index, index_ready, lexical_dir
-from .models import ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model, source_fingerprint
+from .models import (INT8_SCHEME, ModelSpec, embedder_for_ingest, load_embedder, resolve_backend, resolve_model,
+                     source_fingerprint)
 from .vectorcache import cache_for, embed_with_cache
 
 T = TypeVar("T")
@@ -66,6 +67,7 @@ def _collection_metadata(spec: ModelSpec, code_set: CodeSet, dimension: int, bac
         "icdsearch_schema": SCHEMA,
         "model": spec.name,
         "backend": backend,
+        **({"int8_scheme": INT8_SCHEME} if backend == "onnx-int8" else {}),
         "model_hub_id": spec.hub_id,
         "model_kind": spec.kind,
         "dimension": dimension,
@@ -153,7 +155,7 @@ def _ingest_locked(spec: ModelSpec, code_set: CodeSet, store: Store, rebuild: bo
                 "role": "synonyms", "main_collection": name, "code_count": len(syn_records)}
         synonym_collection = store.create(syn_name, meta)
 
-    cache = cache_for(spec.slug, source_fingerprint(spec), embedder.backend, embedder.dimension)
+    cache = cache_for(spec.slug, source_fingerprint(spec), embedder.cache_label, embedder.dimension)
 
     def embed(texts: list[str]) -> np.ndarray:
         nonlocal cached
