@@ -314,7 +314,10 @@ def conventions(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     # inclusion term asks "psychogenic" too.
     ("syncope", ["F48.8", "R55"], ["R55", "F48.8"]),
     ("collapse", ["F48.8", "R55"], ["R55", "F48.8"]),
-    ("malignant neoplasm of lung", ["C34.90", "C34"], ["C34", "C34.90"]),
+    ("malignant neoplasm of lung", ["C34.91", "C34"], ["C34", "C34.91"]),
+    # C34.90 "... of unspecified part of unspecified bronchus or lung" says no more than C34.9 and C34, so
+    # their wordings are its own: it says "malignant neoplasm of lung" too; C34.91 asks "right".
+    ("malignant neoplasm of lung", ["C34.91", "C34.90"], ["C34.90", "C34.91"]),
     ("psychogenic syncope", ["R55", "F48.8"], ["F48.8", "R55"]),  # the inclusion term is exact
     # Parentheses hold nonessential modifiers, and "not elsewhere classified" asks nothing.
     ("fatty liver", ["K70.0", "K76.0"], ["K76.0", "K70.0"]),
@@ -710,3 +713,58 @@ def test_server_store_keeps_its_lexical_index_in_the_cache(tmp_path: Path, monke
     monkeypatch.setenv("ICDSEARCH_CACHE", str(tmp_path / "cache"))
     store = as_store(StoreConfig(host="127.0.0.1", port=65000))
     assert lexical_dir(store, "v1") == tmp_path / "cache" / "servers" / "127.0.0.1-65000" / "lexical" / "v1"
+
+
+@pytest.fixture(scope="module")
+def headers(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real lymphoma (C81, C85), drug-induced diabetes (E09) and ankle sprain (S93.4) codes, with their
+    inclusion terms."""
+    return real_index(tmp_path_factory, "headers", ("C81", "C85", "E09", "S93.4"))
+
+
+def test_a_header_gives_its_place_to_the_child_that_says_no_more(headers: LexicalIndex) -> None:
+    """With --billable-only, "Hodgkin lymphoma" hands its place to its unspecified child, not to the
+    "in remission" code that ranked higher; without the qualifiers, the ranking decides as before."""
+    def first(ranked: list[str], says: bool) -> str:
+        out = steer([headers.position[c] for c in ranked], Intent(), headers.variants, billable_first=True,
+                    says=headers.qualifiers if says else None)
+        return headers.codes[out[0]]
+
+    # C81 has too many descendants to try them all: those ranked are its candidates
+    assert first(["C81", "C81.9A", "C81.90"], says=True) == "C81.90"
+    assert first(["C81", "C81.9A", "C81.90"], says=False) == "C81.9A"
+    # C85.9 has 12: all are candidates, the ranked "in remission" one included
+    assert first(["C85.9", "C85.9A"], says=True) == "C85.90"
+    assert first(["C85.9", "C85.9A"], says=False) == "C85.9A"
+    # a side the query names outweighs it: S93.409A says no more than S93.40, but the query said "right"
+    assert first(["S93.40"], says=True) == "S93.409A"
+    out = steer([headers.position["S93.40"]], Intent("right"), headers.variants, billable_first=True,
+                says=headers.qualifiers)
+    assert headers.codes[out[0]] == "S93.401A"
+
+
+def test_a_child_that_says_no_more_reads_its_headers_inclusion_terms(headers: LexicalIndex) -> None:
+    """"Lymphoma NOS" is an inclusion term of the header C85.9; C85.90 "Non-Hodgkin lymphoma, unspecified,
+    unspecified site" says no more than it, so the term is its own too and "lymphoma" answers C85.90."""
+    c8590, c819a = headers.position["C85.90"], headers.position["C81.9A"]
+    assert headers.codes[headers.parent(c8590)] == "C85.9" and headers.parent(headers.position["C85"]) is None
+    words = headers.query_words("lymphoma")
+    assert words in headers.wording_qualifiers(c8590)
+    assert words not in headers.wording_qualifiers(headers.position["C85.91"])  # it names a site
+    at = [c819a, headers.position["C81.90"], c8590]
+    qualifiers = exact_wording_qualifiers(at, words, headers.qualifiers, headers.wording_qualifiers)
+    assert headers.codes[prefer_exact(at, words, qualifiers)[0]] == "C85.90"
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # E09.9 asks "drug or chemical" only; E09.8 asks that and "complications": the sibling that asks only
+    # part of what the ranked code asks comes first.
+    ("steroid induced diabetes", ["E09.8", "E09.9"], ["E09.9", "E09.8"]),
+    # the other way round nothing moves: E09.8 asks more than E09.9, not less
+    ("steroid induced diabetes", ["E09.9", "E09.8"], ["E09.9", "E09.8"]),
+    # a sibling asking something else ("hypoglycemia") is no more general: nothing moves
+    ("steroid induced diabetes", ["E09.8", "E09.649"], ["E09.8", "E09.649"]),
+])
+def test_prefer_general_takes_a_sibling_that_asks_part_of_it(headers: LexicalIndex, query: str, ranked: list[str],
+                                                             expected: list[str]) -> None:
+    assert _general(headers, query, ranked) == expected

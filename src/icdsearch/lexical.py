@@ -199,10 +199,25 @@ class LexicalIndex:
             from .steering import qualifier_text, wordings
 
             synonyms = self._synonyms_by_code.get(self.codes[index], ())
-            found = self._wording_qualifiers[(index, named)] = tuple(
+            found = tuple(
                 [self.query_words(qualifier_text(t, named | {"intent"})) for t in synonyms]
                 + [self.query_words(qualifier_text(t, named)) for t in wordings(self.descriptions[index])])
+            parent = self.parent(index)
+            if parent is not None and self.qualifiers(parent, named) == self.qualifiers(index, named):
+                # It says what its header says and only defaults more ("Non-Hodgkin lymphoma, unspecified,
+                # unspecified site" under "Non-Hodgkin lymphoma, unspecified"): the header's wordings are its own.
+                found += self.wording_qualifiers(parent, named)
+            self._wording_qualifiers[(index, named)] = found
         return found
+
+    def parent(self, index: int) -> int | None:
+        """The index of the code's nearest ancestor in the index (C85.90 -> C85.9), or None for a category."""
+        code = self.codes[index]
+        while len(code) > 3:
+            code = code[:-1].rstrip(".")
+            if code in self.position:
+                return self.position[code]
+        return None
 
     @functools.cached_property
     def _synonyms_by_code(self) -> dict[str, list[str]]:

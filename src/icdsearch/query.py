@@ -412,12 +412,13 @@ class Retriever:
             fused = self._fuse(dense_rank, text, depth, allowed)
             indices = [position[c] for c in fused if c in position]
             if self.pipeline.steering:
+                named = named_defaults(text)
                 indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
-                                limit=3 * max(k, GENERAL_WINDOW))  # the same first answers whatever k
+                                limit=3 * max(k, GENERAL_WINDOW),  # the same first answers whatever k
+                                says=lambda i: self.lexical.qualifiers(i, named))
             indices = [i for i in indices if answerable is None or answerable[i]]
             if self.pipeline.steering:  # after the filter: the rules weigh the codes that can be answered
                 words = self.lexical.query_words(text)
-                named = named_defaults(text)
                 indices = prefer_default_type(indices, named, codes, position,
                                               lambda i: answerable is None or bool(answerable[i]))
                 qualifiers = exact_wording_qualifiers(indices, words, lambda i: self.lexical.qualifiers(i, named),

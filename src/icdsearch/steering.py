@@ -12,7 +12,10 @@ more, "chest pain" is R07.9 "Chest pain, unspecified", not R07.89 "Other chest p
 K29.70 "Gastritis, unspecified, without bleeding". Among the best-ranked codes of one category, a code
 whose description asks nothing the query did not say (beyond "unspecified", "uncomplicated", a "without
 ..." clause, an encounter) moves ahead of one that asks more ("other", "with bleeding"), provided it
-covers every query word the ranked code covers. Across categories, a description that says exactly
+covers every query word the ranked code covers; failing one, a code that asks only part of what the
+ranked code asks ("steroid induced diabetes" is E09.9, not E09.8 "... with unspecified complications").
+A header handed to a billable descendant (:func:`steer`) goes to one that says no more than it, its
+unspecified child, unless the query's side or encounter says otherwise. Across categories, a description that says exactly
 what the query says comes first (:func:`prefer_exact`: "depression" is F32.A), and a query about a history
 ("hx of breast cancer", "family hx of colon cancer") is answered by the codes that record one
 (:func:`prefer_history`). With no encounter named, siblings are answered by the initial encounter. Titles
@@ -282,15 +285,17 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     ``query``: the query's tokens; ``qualifiers(i)``: code i's description tokens less the default words.
     Each code of the window in turn, if it asks for something the query did not say, hands its slot to the
     best-ranked unplaced code of its category within the window whose qualifiers are all in the query and
-    that misses no query token the ranked code covers; the ranked code comes next. Only a member that
-    asks *nothing* more may move: one that asks less but still something is as likely to be a paraphrase
-    the words cannot see ("medication" for "drug-induced"). Past the window nothing moves. Members of the
+    that misses no query token the ranked code covers; the ranked code comes next. Failing such a code,
+    the one asking the fewest words among those that ask only part of what the ranked code asks (E09.9 "...
+    without complications" asks "drug or chemical", E09.8 that and "complications"). A rival asking
+    something else is no more general: as likely, the ranked code's word is a paraphrase the words cannot
+    see ("medication" for "drug-induced"). Past the window nothing moves. Members of the
     ranked code's variant group are not rivals (side and encounter are :func:`steer`'s to choose), nor is a
     non-billable header for a billable code (a header has no encounter or detail words to count).
     """
     top = list(ranked[:window])
     # Exact matches by set difference first; only the words left over are tried as prefixes.
-    extra = {i: sum(not any(_same_word(w, q) for q in query) for w in qualifiers(i) - query) for i in top}
+    asks = {i: frozenset(w for w in qualifiers(i) - query if not any(_same_word(w, q) for q in query)) for i in top}
     missed = {i: frozenset(q for q in query - qualifiers(i) if not any(_same_word(q, w) for w in qualifiers(i)))
               for i in top}
     out: list[int] = []
@@ -301,7 +306,11 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
         rivals = [j for j in top if j not in placed and category(j) == category(index) and missed[j] <= missed[index]
                   and (j == index or ((table.group[j] < 0 or table.group[j] != table.group[index])
                                       and (table.billable[j] or not table.billable[index])))]
-        best = min(rivals, key=lambda j: (extra[j] > 0, top.index(j)))  # a rival that asks nothing more
+        best = min(rivals, key=lambda j: (bool(asks[j]), top.index(j)))  # a rival that asks nothing more
+        if best == index and asks[index]:
+            fewer = [j for j in rivals if asks[j] < asks[index]]  # asks only part of what it asks
+            if fewer:
+                best = min(fewer, key=lambda j: (len(asks[j]), top.index(j)))
         if best != index:
             out.append(best)
             placed.add(best)
@@ -444,7 +453,7 @@ MAX_DESCENDANTS = 64
 
 
 def steer(ranked: Sequence[int], intent: Intent, table: VariantTable, billable_first: bool = False,
-          limit: int | None = None) -> list[int]:
+          limit: int | None = None, says: Callable[[int], frozenset[str]] | None = None) -> list[int]:
     """Reorder code indices so each variant group is first answered by its best-fitting member.
 
     ``ranked`` is the fused ranking (best first). The first time a group appears, its slot goes to the
@@ -464,7 +473,7 @@ def steer(ranked: Sequence[int], intent: Intent, table: VariantTable, billable_f
         if index in placed:
             continue
         if not table.billable[index] and (billable_first or intent.side or intent.encounter):
-            child = _best_descendant(index, intent, table, placed, rank)
+            child = _best_descendant(index, intent, table, placed, rank, says)
             own = float(table.fit(intent, np.array([index]))[0])
             if child is not None and (billable_first or float(table.fit(intent, np.array([child]))[0]) > own):
                 out.append(child)
@@ -488,8 +497,11 @@ def steer(ranked: Sequence[int], intent: Intent, table: VariantTable, billable_f
 
 
 def _best_descendant(index: int, intent: Intent, table: VariantTable, placed: set[int],
-                     rank: dict[int, int]) -> int | None:
-    """The billable descendant of a header that fits the query best; ties go to the better ranked one."""
+                     rank: dict[int, int], says: Callable[[int], frozenset[str]] | None = None) -> int | None:
+    """The billable descendant of a header that fits the query best; then, with ``says`` (a code's
+    qualifiers), one that says no more than the header (its unspecified child: "Hodgkin lymphoma" gives its
+    place to "Hodgkin lymphoma, unspecified, unspecified site", not to "..., in remission" that ranked
+    higher); ties go to the better ranked one."""
     first, last = index + 1, int(table.end[index])
     if last - first <= MAX_DESCENDANTS:
         pool = np.arange(first, last)
@@ -501,7 +513,15 @@ def _best_descendant(index: int, intent: Intent, table: VariantTable, placed: se
     order = np.array([rank.get(i, len(rank) + i) for i in pool.tolist()])
     score = (table.fit(intent, pool) + _initial_default(intent, table, pool)
              - 1e-6 * order / (len(rank) + len(table.end)))
+    if says is not None:
+        own = says(index)
+        score = score + SAYS_NO_MORE * np.array([says(i) == own for i in pool.tolist()])
     return int(pool[int(np.argmax(score))])
+
+
+#: The edge of a header's descendant that says no more than the header: less than any side, encounter or
+#: detail the query names, and than the initial-encounter default.
+SAYS_NO_MORE = 0.2
 
 
 #: With no encounter in the query, the initial encounter's edge among siblings: more than the 0.25 with which
