@@ -77,6 +77,48 @@ def test_datasheet_ships_beside_the_data() -> None:
     assert "20260401" in sheet and "2401.01943" in sheet
 
 
+# ------------------------------------------------------------------------------ the development set
+
+
+def dev_rows() -> list[dict[str, str]]:
+    from icdsearch.evaluate import PARAPHRASE_DEV_PATH
+
+    with PARAPHRASE_DEV_PATH.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_dev_set_is_80_other_codes_two_rephrasings_each_by_the_benchmark_rules() -> None:
+    codes = default_code_set()
+    data = dev_rows()
+    assert list(data[0]) == ["code", "description", "rephrasing_id", "rephrasing"] and len(data) == 160
+    distinct = sorted({r["code"] for r in data})
+    assert len(distinct) == 80 and not set(distinct) & {r["code"] for r in rows()}
+    assert sum(len(c) == 3 for c in distinct) == 40
+    assert sum(len(c.replace(".", "")) == 6 for c in distinct) == 40
+    by_code: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in data:
+        assert r["description"] == codes.get(r["code"]).description
+        text = r["rephrasing"]
+        assert text.strip() == text and plain(text) != plain(r["description"]), r
+        assert r["code"].lower() not in text.lower(), r
+        assert r["code"].replace(".", "").lower() not in re.findall(r"[a-z0-9]+", text.lower()), r
+        by_code[r["code"]].append(r)
+    for code, group in by_code.items():
+        assert sorted(int(r["rephrasing_id"]) for r in group) == [1, 2], code
+        assert len({plain(r["rephrasing"]) for r in group}) == 2, code
+
+
+def test_dev_draw_is_reproduced_and_named_in_the_datasheet() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "draw_benchmark_codes.py"), "--dev", "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "80 codes match seed 20261201" in result.stdout
+    sheet = (BENCHMARK_PATH.parent / "DATASHEET.md").read_text(encoding="utf-8")
+    assert "paraphrase_dev.csv" in sheet and "20261201" in sheet
+    data = load_dataset("paraphrase-dev", code_set=default_code_set())
+    assert len(data.queries) == 160 and not data.unknown
+
+
 # ------------------------------------------------------------------------------ the shorthand dataset
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from icdsearch import BadDataset, BadQuery, collection_info, list_collections
 from icdsearch.cli import main
 from icdsearch.codeset import CodeSet, default_code_set
-from icdsearch.evaluate import BENCHMARK_PATH, evaluate, format_table, load_dataset
+from icdsearch.evaluate import BENCHMARK_PATH, DATASETS, evaluate, format_table, load_dataset, paper_references
 
 from .conftest import HASH
 
@@ -210,6 +210,9 @@ def test_modes_are_recorded_and_differ(small_codes: CodeSet, small_dataset: Path
     assert (dense.mode, hybrid.mode) == ("dense", "hybrid")
     # The shorthand set measures something else: no "reported in 2401.01943" rows beside it.
     assert "2401.01943" not in format_table(evaluate(HASH, "shorthand", codes=small_codes, store=str(store_dir)))
+    # nor beside the development set, which is for trying changes; the benchmark and a user's CSV keep them
+    assert paper_references(DATASETS["paraphrase-dev"]) == () == paper_references(DATASETS["shorthand"])
+    assert paper_references(DATASETS["benchmark"]) and paper_references(small_dataset)
     assert dense.config["pipeline"]["lexical"] is False and hybrid.config["pipeline"]["lexical"] is True
     billable = evaluate(HASH, small_dataset, codes=small_codes, store=str(store_dir), billable_only=True).results[0]
     assert all(x["code"] in {c.code for c in small_codes if c.billable}

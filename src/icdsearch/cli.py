@@ -227,7 +227,8 @@ def query(text: str | None, source: Any, k: int, model: str | None, codes: str, 
               help="Model to evaluate; repeat to compare several (default all-MiniLM-L6-v2).")
 @click.option("--dataset", type=click.Path(dir_okay=False), default=None,
               help="benchmark (default: the rebuilt 2401.01943 benchmark, 1,000 rephrasings), shorthand "
-                   "(clinicians' and patients' short queries), or a CSV of codes and texts.")
+                   "(clinicians' and patients' short queries), paraphrase-dev (160 rephrasings of 80 other "
+                   "codes, for trying changes), or a CSV of codes and texts.")
 @click.option("--split", type=click.Choice(["tune", "heldout"]), default=None,
               help="Only the rows of this split (the shorthand dataset has both).")
 @mode_option
