@@ -52,6 +52,8 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("AF w RVR", "atrial fibrillation with rapid rate"),
     ("heart attack", "myocardial infarction"),
     ("a  fib", "atrial fibrillation"),  # a multi-word term matches across any whitespace
+    ("low BP", "hypotension"),
+    ("nail fungus of right big toe", "onychomycosis of right big toe"),
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
