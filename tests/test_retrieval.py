@@ -22,7 +22,7 @@ from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_re
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
-                                history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type,
+                                history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 prefer_general, prefer_history, steer, variant_key, wordings)
 
 from .conftest import HASH
@@ -770,3 +770,54 @@ def test_a_child_that_says_no_more_reads_its_headers_inclusion_terms(headers: Le
 def test_prefer_general_takes_a_sibling_that_asks_part_of_it(headers: LexicalIndex, query: str, ranked: list[str],
                                                              expected: list[str]) -> None:
     assert _general(headers, query, ranked) == expected
+
+
+@pytest.fixture(scope="module")
+def fractures(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real fracture codes: ribs (S22.3), fifth metatarsal (S92.35), little finger (S62.60-, S67.19-) and
+    pathological fractures of the finger (M84.44)."""
+    return real_index(tmp_path_factory, "fractures", ("S22.3", "S92.35", "S62.60", "S67.19", "M84.44"))
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # neither open nor closed said: closed (guideline I.C.19.c.1), though the open code ranked first
+    ("rib fracture left", "S22.32XB", "S22.32XA"),
+    ("open fracture of left rib", "S22.32XB", "S22.32XB"),
+    ("open fracture of left rib", "S22.32XA", "S22.32XB"),
+    ("closed fracture of left rib", "S22.32XB", "S22.32XA"),
+])
+def test_a_fracture_not_said_open_is_closed(fractures: LexicalIndex, query: str, ranked: str, expected: str) -> None:
+    out = steer([fractures.position[ranked]], parse_intent(query), fractures.variants)
+    assert fractures.codes[out[0]] == expected
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # neither displaced nor nondisplaced said: displaced (guideline I.C.19.c.1) asks nothing
+    ("fracture of right fifth metatarsal", ["S92.354A", "S92.351A"], ["S92.351A", "S92.354A"]),
+    ("nondisplaced fracture of right fifth metatarsal", ["S92.354A", "S92.351A"], ["S92.354A", "S92.351A"]),
+    ("non-displaced fracture of right fifth metatarsal", ["S92.351A", "S92.354A"], ["S92.354A", "S92.351A"]),
+])
+def test_a_fracture_not_said_nondisplaced_is_displaced(fractures: LexicalIndex, query: str, ranked: list[str],
+                                                       expected: list[str]) -> None:
+    query = default_expander().expand(query)  # "non-displaced" is written "nondisplaced", as ICD-10-CM does
+    named = named_defaults(query)
+    assert ("displacement" in named) == ("displaced" in query)
+    at = [fractures.position[c] for c in ranked]
+    out = prefer_general(at, fractures.query_words(query), lambda i: fractures.qualifiers(i, named),
+                         lambda i: fractures.codes[i][:3], fractures.variants)
+    assert [fractures.codes[i] for i in out] == expected
+
+
+@pytest.mark.parametrize("query, expected", [
+    # "fracture" and no cause: the injury fracture first, before the pathological one and the crush
+    ("fracture of left little finger", ["S62.607A", "M84.445A", "S67.197A"]),
+    # a cause named, or no fracture asked: the ranking stays
+    ("pathological fracture of left finger", ["M84.445A", "S67.197A", "S62.607A"]),
+    ("fracture of left little finger due to osteoporosis", ["M84.445A", "S67.197A", "S62.607A"]),
+    ("crushed left little finger", ["M84.445A", "S67.197A", "S62.607A"]),
+])
+def test_a_fracture_of_no_named_cause_is_an_injury(fractures: LexicalIndex, query: str, expected: list[str]) -> None:
+    at = [fractures.position[c] for c in ("M84.445A", "S67.197A", "S62.607A")]
+    out = prefer_traumatic_fracture(at, query, fractures.descriptions.__getitem__)
+    assert [fractures.codes[i] for i in out] == expected
+    assert prefer_traumatic_fracture(at, query, fractures.descriptions.__getitem__, window=2) == at  # not in reach

@@ -379,6 +379,7 @@ class Retriever:
             prefer_exact,
             prefer_general,
             prefer_history,
+            prefer_traumatic_fracture,
             steer,
         )
 
@@ -424,6 +425,7 @@ class Retriever:
                 qualifiers = exact_wording_qualifiers(indices, words, lambda i: self.lexical.qualifiers(i, named),
                                                       lambda i: self.lexical.wording_qualifiers(i, named))
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)
+                indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__)
                 indices = prefer_exact(indices, words, qualifiers)
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants)
             ranked.append([codes[i] for i in indices][:k])

@@ -22,7 +22,8 @@ what the query says comes first (:func:`prefer_exact`: "depression" is F32.A), a
 are read by ICD-10-CM's conventions (:func:`wordings`): words in parentheses are nonessential, brackets hold
 synonyms, "and" means "and/or", "not elsewhere classified" asks nothing. What a record leaves unsaid takes
 ICD-10-CM's default (:func:`named_defaults`): a poisoning is accidental, a diabetes type 2
-(:func:`prefer_default_type`).
+(:func:`prefer_default_type`), a fracture closed, displaced and, of no named cause, an injury
+(:func:`prefer_traumatic_fracture`).
 
 Pure functions over arrays built at ingest (:func:`variant_table`), no model and no store.
 """
@@ -215,6 +216,10 @@ _TYPE_2 = re.compile(r"\btype 2 (?=diabetes\b)", re.IGNORECASE)
 #: The diabetes categories besides type 2 (E11): due to an underlying condition, drug or chemical induced,
 #: type 1, other specified. Their subcategories are E11's, code for code (E13.621 and E11.621: foot ulcer).
 _OTHER_DIABETES = ("E08", "E09", "E10", "E13")
+#: "Displaced" in a fracture title: "A fracture not indicated whether displaced or not displaced should be
+#: coded to displaced" (ICD-10-CM guideline I.C.19.c.1), so it asks nothing of a query that does not say.
+_DISPLACED = re.compile(r"\bdisplaced (?=fracture\b)", re.IGNORECASE)
+_DISPLACEMENT_QUERY = re.compile(r"\b(?:non-?|un)?displace", re.IGNORECASE)
 
 
 def names_intent(text: str) -> bool:
@@ -225,9 +230,10 @@ def names_intent(text: str) -> bool:
 def named_defaults(text: str) -> frozenset[str]:
     """Which of ICD-10-CM's defaults for what a record leaves unsaid the query overrides: "intent" when it
     names an intent (else a poisoning is accidental), "diabetes type" when it names a type or kind of
-    diabetes (else it is type 2)."""
+    diabetes (else it is type 2), "displacement" when it says whether a fracture is displaced (else it is)."""
     return frozenset(name for name, named in (("intent", names_intent(text)),
-                                              ("diabetes type", bool(_DIABETES_TYPE_QUERY.search(text)))) if named)
+                                              ("diabetes type", bool(_DIABETES_TYPE_QUERY.search(text))),
+                                              ("displacement", bool(_DISPLACEMENT_QUERY.search(text)))) if named)
 #: prefer_general looks at this many of the best-ranked codes.
 GENERAL_WINDOW = 10
 
@@ -236,13 +242,16 @@ def qualifier_text(description: str, named: frozenset[str] = frozenset()) -> str
     """A description less what asks nothing of a query: the encounter suffix (steering's), a trailing
     "without ..." clause, "unspecified site" and the like ("Gastritis, unspecified, without bleeding" ->
     "Gastritis, unspecified, "), and ICD-10-CM's defaults that the query does not override
-    (:func:`named_defaults`): "accidental (unintentional)", the "type 2" of a diabetes. :data:`DEFAULT_WORDS`
+    (:func:`named_defaults`): "accidental (unintentional)", the "type 2" of a diabetes, the "displaced" of a
+    fracture. :data:`DEFAULT_WORDS`
     go when tokens are compared."""
     text = _UNASKED.sub(" ", _ENCOUNTER.sub("", fold(description).strip()))
     if "intent" not in named:
         text = _ACCIDENTAL.sub(" ", text)
     if "diabetes type" not in named:
         text = _TYPE_2.sub(" ", text)
+    if "displacement" not in named:
+        text = _DISPLACED.sub(" ", text)
     return text
 
 
@@ -317,6 +326,29 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
         out.append(index)
         placed.add(index)
     return out + [i for i in ranked[window:] if i not in placed]
+
+
+#: A fracture whose cause is a disease, not an injury: ICD-10-CM's index codes a fracture NOS as traumatic
+#: ("Fracture, traumatic"), a pathological or stress one only when the record says so.
+_NONTRAUMATIC_FRACTURE = re.compile(r"\b(?:pathological|stress|fatigue|insufficiency|fragility) fracture\b|"
+                                    r"\bwith current pathological fracture\b", re.IGNORECASE)
+_FRACTURE_CAUSE_QUERY = re.compile(r"\b(?:patholog|stress|fatigue|march|insufficien|fragility|osteopor|neoplas|"
+                                   r"tumou?r|cancer|malignan|metasta|disease)", re.IGNORECASE)
+
+
+def prefer_traumatic_fracture(ranked: Sequence[int], text: str, description: Callable[[int], str],
+                              window: int = GENERAL_WINDOW) -> list[int]:
+    """A query that says "fracture" and no cause ("broken right ankle" once expanded) is answered first by
+    the best-ranked injury fracture among the first ``window`` codes, ahead of the pathological or stress
+    fractures and the codes that say no fracture at all ranked above it ("Pathological fracture, right
+    ankle", "Crushing injury of left little finger"); a query naming a cause keeps the ranking."""
+    if not re.search(r"\bfractur", text, re.IGNORECASE) or _FRACTURE_CAUSE_QUERY.search(text):
+        return list(ranked)
+    for place, index in enumerate(ranked[:window]):
+        words = description(index)
+        if re.search(r"\bfracture", words, re.IGNORECASE) and not _NONTRAUMATIC_FRACTURE.search(words):
+            return [index, *ranked[:place], *ranked[place + 1:]] if place else list(ranked)
+    return list(ranked)
 
 
 #: A query about the past ("history of", "hx of" once expanded, "past medical history"), and whose.
@@ -485,7 +517,7 @@ def steer(ranked: Sequence[int], intent: Intent, table: VariantTable, billable_f
                 # Unless the query says otherwise, stay with the ranked member's encounter suffix.
                 score = table.fit(intent, members) + 0.25 * (table.suffix[members] == table.suffix[index])
                 if table.suffixes[table.suffix[index]]:  # the ranked code has an encounter: which one?
-                    score = score + _initial_default(intent, table, members)
+                    score = score + _initial_default(intent, table, members) + _closed_default(intent, table, members)
                 score = score + 0.01 * (members == index)
                 best = int(members[int(np.argmax(score))])
                 if best != index:
@@ -511,7 +543,7 @@ def _best_descendant(index: int, intent: Intent, table: VariantTable, placed: se
     if not len(pool):
         return None
     order = np.array([rank.get(i, len(rank) + i) for i in pool.tolist()])
-    score = (table.fit(intent, pool) + _initial_default(intent, table, pool)
+    score = (table.fit(intent, pool) + _initial_default(intent, table, pool) + _closed_default(intent, table, pool)
              - 1e-6 * order / (len(rank) + len(table.end)))
     if says is not None:
         own = says(index)
@@ -541,3 +573,20 @@ def _initial_default(intent: Intent, table: VariantTable, indices: np.ndarray) -
 @functools.lru_cache(maxsize=8)
 def _initial_suffixes(suffixes: tuple[str, ...]) -> np.ndarray:
     return np.array([text.startswith("initial") for text in suffixes], dtype=float)
+
+
+#: With neither "open" nor "closed" in the query, a closed fracture's edge among siblings ("A fracture not
+#: indicated as open or closed should be coded to closed", guideline I.C.19.c.1): as much as the initial
+#: encounter's, less than any detail the query names.
+CLOSED_DEFAULT = 0.3
+
+
+def _closed_default(intent: Intent, table: VariantTable, indices: np.ndarray) -> np.ndarray:
+    if "open" in intent.details or "closed" in intent.details:
+        return np.zeros(len(indices))
+    return CLOSED_DEFAULT * _closed_suffixes(table.suffixes)[table.suffix[indices]]
+
+
+@functools.lru_cache(maxsize=8)
+def _closed_suffixes(suffixes: tuple[str, ...]) -> np.ndarray:
+    return np.array(["closed fracture" in text for text in suffixes], dtype=float)
