@@ -23,7 +23,7 @@ from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
                                 history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
-                                prefer_general, prefer_history, steer, variant_key, wordings)
+                                prefer_general, prefer_history, qualifier_text, steer, variant_key, wordings)
 
 from .conftest import HASH
 
@@ -207,7 +207,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, name: str, prefixes: tu
 @pytest.fixture(scope="module")
 def general(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """A lexical index over real categories where the coder's "ask nothing more" rule matters."""
-    return real_index(tmp_path_factory, "general", ("R07", "K29", "E66", "R52", "S93.4", "T63.04"))
+    return real_index(tmp_path_factory, "general", ("R07", "K29", "E66", "R52", "S93.4", "T63.04", "S01.0"))
 
 
 def _general(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -360,6 +360,29 @@ def test_a_without_clause_ends_at_a_with_clause(conventions: LexicalIndex) -> No
     out = prefer_general(ranked, words, conventions.qualifiers, lambda i: conventions.codes[i][:3],
                          conventions.variants)
     assert [conventions.codes[i] for i in out] == ["K80.20", "K80.21"]
+
+
+@pytest.mark.parametrize("description, kept", [
+    # "without foreign body" ends there: the site after it is asked
+    ("Laceration without foreign body of scalp, initial encounter", "Laceration   of scalp"),
+    ("Laceration without foreign body of right thumb without damage to nail", "Laceration   of right thumb"),
+    ("Laceration with foreign body of scalp", "Laceration with foreign body of scalp"),
+    # "unspecified as ...", "not specified as ..." say what the record does not say
+    ("Gastric ulcer, unspecified as acute or chronic, without hemorrhage or perforation", "Gastric ulcer,  ,"),
+    ("Unspecified rotator cuff tear or rupture of right shoulder, not specified as traumatic",
+     "Unspecified rotator cuff tear or rupture of right shoulder,"),
+])
+def test_what_a_title_says_unasked_is_left_out(description: str, kept: str) -> None:
+    assert " ".join(qualifier_text(description).split()) == " ".join(kept.split())
+
+
+def test_a_laceration_without_foreign_body_keeps_its_site(general: LexicalIndex) -> None:
+    """"scalp laceration" is S01.01XA "Laceration without foreign body of scalp", not S01.02XA "... with
+    foreign body": the "without" clause no longer swallows "of scalp"."""
+    ranked = [general.position[c] for c in ("S01.02XA", "S01.01XA")]
+    out = prefer_general(ranked, general.query_words("scalp laceration"), general.qualifiers,
+                         lambda i: general.codes[i][:3], general.variants)
+    assert [general.codes[i] for i in out] == ["S01.01XA", "S01.02XA"]
 
 
 @pytest.fixture(scope="module")

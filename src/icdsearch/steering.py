@@ -194,8 +194,11 @@ DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos", "mellitus")
 # to a "with" clause, which asks something ("Calculus of gallbladder without cholecystitis with obstruction");
 # "unspecified site" and the like say what is *not* specified; "not elsewhere classified" (NEC) says only
 # that no other code takes it ("Fatty (change of) liver, not elsewhere classified" is the code of a fatty liver).
-_UNASKED = re.compile(r"\bwithout\b(?:(?!\bwith\b).)*|\bunspecified (site|part|organism|species|severity|stage|"
-                      r"trimester|type)\b|\bnot elsewhere classified\b|\bNEC\b", re.IGNORECASE)
+# "Without foreign body" ends there: the site follows ("Laceration without foreign body of scalp"); "unspecified
+# as acute or chronic", "not specified as traumatic" and the like say what the record does not say.
+_UNASKED = re.compile(r"\bwithout foreign body\b|\bwithout\b(?:(?!\bwith\b).)*|\b(?:un|not )specified as\b[^,]*|"
+                      r"\bunspecified (site|part|organism|species|severity|stage|trimester|type)\b|"
+                      r"\bnot elsewhere classified\b|\bNEC\b", re.IGNORECASE)
 #: The intent a poisoning or toxic effect is coded with when none is documented (ICD-10-CM guideline
 #: I.C.19.e.5.b): it asks nothing of a query that names no intent ("bee sting" is T63.441A).
 _ACCIDENTAL = re.compile(r"\baccidental \(unintentional\)", re.IGNORECASE)
