@@ -18,7 +18,7 @@ from icdsearch import ingest, search, search_many
 from icdsearch.codeset import CodeSet, default_code_set, synonyms
 from icdsearch.collections import StoreConfig, as_store, synonym_collection_name
 from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, IncompleteCollection, StoreError
-from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir
+from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir, us_spellings
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
@@ -54,6 +54,11 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("a  fib", "atrial fibrillation"),  # a multi-word term matches across any whitespace
     ("low BP", "hypotension"),
     ("nail fungus of right big toe", "onychomycosis of right big toe"),
+    ("chemical burn of right hand", "corrosion of right hand"),
+    ("full-thickness burn, left thigh", "third degree burn, left thigh"),
+    ("dislocated right MCP joint", "dislocated right metacarpophalangeal joint"),
+    ("PIP joint sprain", "proximal interphalangeal joint sprain"),
+    ("a dip in the pool", "a dip in the pool"),  # "DIP" only in capitals
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
@@ -553,9 +558,22 @@ def test_allowed_mask_limits_the_lexical_ranking(lexical: LexicalIndex) -> None:
     ("sprain of rigth ankle", "sprain of right ankle"),
     ("sprained ankle", "sprained ankle"),  # a form of a known word is left alone
     ("xylophone", "xylophone"),  # nothing close: left alone
+    ("diabetic macular oedema", "diabetic macular edema"),  # British: no edit distance of 1 reaches it
+    ("four", "four"),  # its "US spelling" would be "for"
+    ("tumour", "tumour"),  # these codes never say "tumor": a US spelling is taken only if the index knows it
 ])
 def test_spelling_correction(lexical: LexicalIndex, text: str, fixed: str) -> None:
     assert lexical.correct(text) == fixed
+
+
+@pytest.mark.parametrize("word, spellings", [
+    ("anaemia", ["anemia"]), ("haemorrhages", ["hemorrhages"]), ("oesophageal", ["esophageal"]),
+    ("diarrhoea", ["diarrhea"]), ("foetal", ["fetal"]), ("tumour", ["tumor"]), ("goitre", ["goiter"]),
+    ("hospitalisation", ["hospitalization"]), ("paralysed", ["paralyzed"]), ("hour", ["hor"]),
+    ("anaesthetised", ["anesthetized", "anesthetised", "anaesthetized"]), ("edema", []), ("spore", []),
+])
+def test_us_spellings(word: str, spellings: list[str]) -> None:
+    assert us_spellings(word) == spellings
 
 
 def test_accent_free_words_find_accented_descriptions(tmp_path: Path) -> None:

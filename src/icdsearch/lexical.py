@@ -315,8 +315,9 @@ class LexicalIndex:
     def correct(self, text: str, protected: frozenset[str] = frozenset()) -> str:
         """Words ICD-10-CM never uses (in any form), of 4+ letters, replaced by the closest word it does use.
 
-        Conservative, so that plain English is left alone: the same first letter, at most 1 edit for words
-        of up to 7 letters, 2 beyond; ties go to the more frequent word.
+        Conservative, so that plain English is left alone: a British spelling becomes the US one ICD-10-CM
+        uses (:func:`us_spellings`); otherwise the same first letter, at most 1 edit for words of up to 7
+        letters, 2 beyond; ties go to the more frequent word.
         """
         import Levenshtein
 
@@ -325,6 +326,9 @@ class LexicalIndex:
             low = word.lower()
             if len(low) < 4 or low in protected or low in self._stopwords or self.known(low):
                 return word
+            for spelling in us_spellings(low):  # "oedema": edits alone would not reach "edema"
+                if len(spelling) >= 4 and spelling not in self._stopwords and self.known(spelling):
+                    return spelling
             limit = 1 if len(low) <= 7 else 2
             best: tuple[int, int, str] | None = None
             for length in range(len(low) - limit, len(low) + limit + 1):
@@ -339,6 +343,31 @@ class LexicalIndex:
             return best[2] if best else word
 
         return re.sub(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", fix, text)
+
+
+#: British spellings and the US ones ICD-10-CM uses: "anaemia", "haemorrhage", "oedema", "oesophagus",
+#: "foetal", "diarrhoea", "tumour", "behaviour", "goitre", "fibre", "hospitalisation", "paralyse".
+_BRITISH = (
+    (re.compile(r"ae"), "e"),
+    (re.compile(r"(?<=[a-z])oe|^oe"), "e"),
+    (re.compile(r"our(?=s?$|ed$|ing$|al$)"), "or"),
+    (re.compile(r"(?<=[bcdgmt])re(?=s?$|d$)"), "er"),
+    (re.compile(r"is(?=ation|e$|es$|ed$|ing$)"), "iz"),
+    (re.compile(r"ys(?=e$|es$|ed$|ing$)"), "yz"),
+)
+
+
+def us_spellings(word: str) -> list[str]:
+    """US spellings a lower-case British one may stand for, all its British parts changed first, then each
+    alone; [] if the word has none. Only a spelling the index knows is taken (:meth:`LexicalIndex.correct`)."""
+    changed = [(pattern, us) for pattern, us in _BRITISH if pattern.search(word)]
+    if not changed:
+        return []
+    whole = word
+    for pattern, us in changed:
+        whole = pattern.sub(us, whole)
+    singles = [pattern.sub(us, word) for pattern, us in changed] if len(changed) > 1 else []
+    return list(dict.fromkeys([whole, *singles]))
 
 
 def _swapped(a: str, b: str) -> bool:
