@@ -242,6 +242,32 @@ def test_prefer_general_takes_the_code_that_asks_nothing_more(general: LexicalIn
     assert _general(general, query, ranked) == expected
 
 
+@pytest.fixture(scope="module")
+def moods(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real F33 (recurrent major depression) and E11 (type 2 diabetes) codes."""
+    return real_index(tmp_path_factory, "moods", ("F33", "E11"))
+
+
+@pytest.mark.parametrize(("query", "ranked", "expected"), [
+    # the rival says the query's "moderate" and asks nothing more than the ranked code: it goes first
+    ("moderate recurrent major depression", ["F33.9", "F33.1"], ["F33.1", "F33.9"]),
+    ("recurrent major depression, moderate", ["F33.9", "F33.0", "F33.1"], ["F33.1", "F33.9", "F33.0"]),
+    # "without complications" says "complications": E11.8 does not say more of the query than E11.9
+    ("type 2 diabetes without complications", ["E11.9", "E11.8"], ["E11.9", "E11.8"]),
+    # the rival says "mild", which the query did not: nothing moves
+    ("recurrent major depression", ["F33.9", "F33.0"], ["F33.9", "F33.0"]),
+])
+def test_prefer_general_takes_the_sibling_that_says_more_of_the_query(moods: LexicalIndex, query: str,
+                                                                       ranked: list[str], expected: list[str]) -> None:
+    at = [moods.position[c] for c in ranked]
+    out = prefer_general(at, moods.query_words(query), moods.qualifiers, lambda i: moods.codes[i][:3],
+                         moods.variants, said=moods.said)
+    assert [moods.codes[i] for i in out] == expected
+    without = prefer_general(at, moods.query_words(query), moods.qualifiers, lambda i: moods.codes[i][:3],
+                             moods.variants)
+    assert without[0] == at[0]  # the rule needs the descriptions' whole words
+
+
 def test_prefer_general_stays_within_its_window(general: LexicalIndex) -> None:
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=2) == ["R07.89", "R52", "R07.9"]
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=3) == ["R07.9", "R07.89", "R52"]

@@ -134,6 +134,7 @@ class LexicalIndex:
     _vocab: dict[str, int]
     _stopwords: frozenset[str]
     _qualifiers: dict[tuple[int, frozenset[str]], frozenset[str]] = field(default_factory=dict, repr=False)
+    _said: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
     _wording_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
                                                                                               repr=False)
 
@@ -188,6 +189,13 @@ class LexicalIndex:
 
             words = self.query_words(qualifier_text(self.descriptions[index], named))
             found = self._qualifiers[(index, named)] = words
+        return found
+
+    def said(self, index: int) -> frozenset[str]:
+        """:meth:`query_words` of code ``index``'s whole description, "without ..." clauses included."""
+        found = self._said.get(index)
+        if found is None:
+            found = self._said[index] = self.query_words(self.descriptions[index])
         return found
 
     def wording_qualifiers(self, index: int, named: frozenset[str] = frozenset()) -> tuple[frozenset[str], ...]:

@@ -427,7 +427,8 @@ class Retriever:
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)
                 indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__)
                 indices = prefer_exact(indices, words, qualifiers)
-                indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants)
+                indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,
+                                         said=self.lexical.said)
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)

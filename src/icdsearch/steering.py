@@ -290,7 +290,8 @@ def fold(text: str) -> str:
 
 
 def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Callable[[int], frozenset[str]],
-                   category: Callable[[int], str], table: VariantTable, window: int = GENERAL_WINDOW) -> list[int]:
+                   category: Callable[[int], str], table: VariantTable, window: int = GENERAL_WINDOW,
+                   said: Callable[[int], frozenset[str]] | None = None) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a code that asks for more than the query
     said is preceded by a sibling that asks for nothing more.
 
@@ -301,7 +302,10 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     the one asking the fewest words among those that ask only part of what the ranked code asks (E09.9 "...
     without complications" asks "drug or chemical", E09.8 that and "complications"). A rival asking
     something else is no more general: as likely, the ranked code's word is a paraphrase the words cannot
-    see ("medication" for "drug-induced"). Past the window nothing moves. Members of the
+    see ("medication" for "drug-induced"). With ``said`` (code i's whole description's tokens), a ranked code
+    that leaves a query word unsaid yields, failing those, to the rival that says more of the query and asks
+    nothing the ranked code does not ask ("moderate recurrent major depression" is F33.1 "..., recurrent,
+    moderate", not F33.9 "..., recurrent, unspecified"). Past the window nothing moves. Members of the
     ranked code's variant group are not rivals (side and encounter are :func:`steer`'s to choose), nor is a
     non-billable header for a billable code (a header has no encounter or detail words to count).
     """
@@ -310,6 +314,8 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     asks = {i: frozenset(w for w in qualifiers(i) - query if not any(_same_word(w, q) for q in query)) for i in top}
     missed = {i: frozenset(q for q in query - qualifiers(i) if not any(_same_word(q, w) for w in qualifiers(i)))
               for i in top}
+    # Query words a code's whole description does not say ("without complications" says "complications").
+    unsaid = {i: frozenset(q for q in missed[i] if not any(_same_word(q, w) for w in said(i))) for i in top} if said else {}
     out: list[int] = []
     placed: set[int] = set()
     for index in top:
@@ -323,6 +329,12 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
             fewer = [j for j in rivals if asks[j] < asks[index]]  # asks only part of what it asks
             if fewer:
                 best = min(fewer, key=lambda j: (len(asks[j]), top.index(j)))
+        if best == index and said is not None and unsaid[index]:
+            # Says more of the query and asks nothing the ranked code does not: "moderate recurrent major
+            # depression" is F33.1 "..., recurrent, moderate", not F33.9 "..., recurrent, unspecified".
+            fuller = [j for j in rivals if unsaid[j] < unsaid[index] and asks[j] <= asks[index]]
+            if fuller:
+                best = min(fuller, key=lambda j: (len(unsaid[j]), len(asks[j]), top.index(j)))
         if best != index:
             out.append(best)
             placed.add(best)
