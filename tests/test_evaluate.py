@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from icdsearch import BadDataset, BadQuery, collection_info, list_collections
 from icdsearch.cli import main
 from icdsearch.codeset import CodeSet, default_code_set
-from icdsearch.evaluate import BENCHMARK_PATH, DATASETS, evaluate, format_table, load_dataset, paper_references
+from icdsearch.evaluate import BENCHMARK_PATH, DATASETS, evaluate, format_misses, format_table, load_dataset, paper_references
 
 from .conftest import HASH
 
@@ -84,6 +84,12 @@ def test_outputs(small_codes: CodeSet, small_dataset: Path, store_dir: Path, tmp
     assert summary["dataset_sha256"] == report.dataset.sha256 and len(summary["dataset_sha256"]) == 64
     assert summary["code_set_version"] == "test-small" and summary["versions"]["chromadb"]
     assert summary["timings"]["total_s"] > 0 and "predictions" not in summary
+    # Wrong answers by kind, per length of the true code, agree with the exact-match figure.
+    misses = summary["misses"]
+    assert sum(row["queries"] for row in misses.values()) == 5
+    assert 100 * sum(row["right"] for row in misses.values()) / 5 == pytest.approx(summary["scores"]["exact_match"])
+    table = format_misses(report.results[0]).splitlines()
+    assert table[0].startswith("| true code | queries | right | descendant |") and len(table) == 2 + len(misses)
     lines = (out / "hash-bow-256.mini.full.hybrid.predictions.jsonl").read_text().splitlines()
     assert len(lines) == 5 and json.loads(lines[0])["true_code"] == "E11.9"
     with (out / "comparison.csv").open() as fh:

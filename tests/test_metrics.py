@@ -79,3 +79,17 @@ def test_paired_bootstrap_diff() -> None:
     b = [True] * 40 + [False] * 60
     diff, low, high = metrics.paired_bootstrap_diff(a, b, seed=3)
     assert diff == pytest.approx(20.0) and low < 20.0 < high and low > 0
+
+
+def test_miss_kinds_hand_computed() -> None:
+    assert [metrics.miss_kind(p, t) for p, t in [("E11.9", "E11.9"), ("E11.9", "E11"), ("E11", "E11.9"),
+                                                  ("E11.8", "E11.9"), ("E10.9", "E11.9"), ("", "E11")]] == [
+        "", "descendant", "ancestor", "same category", "other category", "none"]
+    truth = {**TRUTH, "q5": "J45", "q6": "S93.401"}
+    run = {**RUN, "q5": ["J45.909", "J45"], "q6": ["S93.40", "S93.401"]}
+    kinds = metrics.miss_kinds(run, truth)
+    assert list(kinds) == ["3", "4", "6", "7"]  # characters of the true code, less the dot
+    assert kinds["3"] == {"queries": 3, "right": 0, "descendant": 1, "ancestor": 0, "same category": 0,
+                          "other category": 2, "none": 0, "true in top 10": 2}  # q2 (I15), q4 (K21.9), q5
+    assert kinds["4"]["right"] == 1 and kinds["6"]["ancestor"] == 1 and kinds["7"]["same category"] == 1
+    assert sum(k["queries"] for k in kinds.values()) == len(truth)

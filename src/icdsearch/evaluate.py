@@ -166,6 +166,8 @@ class ModelResult:
     config: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     unknown_codes: list[dict[str, Any]] = field(default_factory=list)
+    #: Wrong top-1 answers by how they relate to the true code, per code length (metrics.miss_kinds).
+    misses: dict[str, dict[str, int]] = field(default_factory=dict)
     created_at: str = ""
     predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -315,6 +317,7 @@ def _evaluate_model(spec: ModelSpec, data: Dataset, code_set: CodeSet, store: St
                 "collection_metadata": dict(info.metadata)},
         versions=package_versions(),
         unknown_codes=[{"line": line, "code": code} for line, code in data.unknown],
+        misses=metrics.miss_kinds(run, truth),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         predictions=predictions,
     )
@@ -411,6 +414,19 @@ def comparison_rows(report: EvaluationReport) -> list[dict[str, Any]]:
         row.update({"exact_match_ci95": "", "category_match_ci95": ""})
         rows.append(row)
     return rows
+
+
+def format_misses(result: ModelResult) -> str:
+    """A Markdown table of :attr:`ModelResult.misses`: per length of the true code, its queries, the right
+    answers and each kind of wrong one, in percent of those queries."""
+    head = ["true code", "queries", "right", *metrics.MISS_KINDS, "true in top 10"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for length, row in result.misses.items():
+        n = row["queries"]
+        label = "category (3 characters)" if length == "3" else f"{length} characters"
+        cells = [f"{100 * row[name] / n:.1f} %" for name in head[2:]]
+        lines.append("| " + " | ".join([label, f"{n:,}", *cells]) + " |")
+    return "\n".join(lines)
 
 
 def format_table(report: EvaluationReport) -> str:

@@ -78,6 +78,43 @@ def category_hit_at(run: Run, truth: Truth, k: int) -> float:
     return 100.0 * _mean([any(c[:3] == code[:3] for c in list(run.get(qid) or [])[:k]) for qid, code in truth.items()])
 
 
+#: How a wrong top-1 code relates to the true one (:func:`miss_kinds`), in the order they are reported.
+MISS_KINDS = ("descendant", "ancestor", "same category", "other category", "none")
+
+
+def miss_kind(predicted: str, true: str) -> str:
+    """"descendant": the prediction is a code below the true one (E11.9 for E11); "ancestor": above it
+    (E11 for E11.9); "same category": another code of its three-character category; "other category";
+    "none": nothing was predicted. Codes in dotted form; "" for a right prediction."""
+    if predicted == true:
+        return ""
+    if not predicted:
+        return "none"
+    if predicted.startswith(true):
+        return "descendant"
+    if true.startswith(predicted):
+        return "ancestor"
+    return "same category" if predicted[:3] == true[:3] else "other category"
+
+
+def miss_kinds(run: Run, truth: Truth) -> dict[str, dict[str, int]]:
+    """Wrong top-1 predictions counted by :data:`MISS_KINDS`, per length of the true code (3 for a
+    category, 5 to 8 for the codes below), and whether the true code is still among the top 10:
+    ``{"3": {"queries": n, "right": r, "descendant": d, ..., "true in top 10": t}, ...}``."""
+    out: dict[str, dict[str, int]] = {}
+    for qid, code in truth.items():
+        row = out.setdefault(str(len(code.replace(".", ""))),
+                             {"queries": 0, "right": 0, **{kind: 0 for kind in MISS_KINDS}, "true in top 10": 0})
+        row["queries"] += 1
+        kind = miss_kind(_top1(run, qid), code)
+        if not kind:
+            row["right"] += 1
+            continue
+        row[kind] += 1
+        row["true in top 10"] += code in list(run.get(qid) or [])[:10]
+    return dict(sorted(out.items()))
+
+
 def scores(run: Run, truth: Truth) -> dict[str, float]:
     """Every metric, under its stable flat name."""
     out = {
