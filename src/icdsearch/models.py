@@ -205,8 +205,9 @@ class Embedder:
         """Code descriptions, with the model's document prefix."""
         return self._embed(texts, self.spec.document_prefix, batch_size, progress)
 
-    def embed_queries(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
-        """User queries, with the model's query prefix."""
+    def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """User queries, with the model's query prefix. Batches of 32: queries are short, and on 2 cores the
+        1,000 benchmark rephrasings embed about 10 % faster than in batches of 128 (3.3 vs 3.6 ms each)."""
         return self._embed(texts, self.spec.query_prefix, batch_size, None)
 
 
