@@ -319,6 +319,19 @@ def test_an_exact_inclusion_term_counts_as_an_exact_description(psoriasis: Lexic
         assert psoriasis.codes[plain[0]] == "L40.9"
 
 
+def test_a_manifestation_codes_inclusion_terms_keep_its_context(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """N16 "Renal tubulo-interstitial disorders in diseases classified elsewhere" lists "Pyelonephritis"
+    (ICD-10-CM: pyelonephritis in diseases classified elsewhere): it is not an exact wording of
+    "pyelonephritis", whose code is N12 ("Pyelonephritis NOS")."""
+    index = real_index(tmp_path_factory, "manifestation", ("N12", "N16"))
+    at = [index.position[c] for c in ("N16", "N12")]
+    words = index.query_words("pyelonephritis")
+    assert "Pyelonephritis" in index._synonyms_by_code["N16"]
+    qualifiers = exact_wording_qualifiers(at, words, index.qualifiers, index.wording_qualifiers)
+    assert [index.codes[i] for i in prefer_exact(at, words, qualifiers)] == ["N12", "N16"]
+    assert words not in index.wording_qualifiers(at[0])  # no N16 wording says only "pyelonephritis"
+
+
 @pytest.mark.parametrize("description, expected", [
     ("Syncope and collapse", ["collapse", "Syncope"]),
     ("Malignant neoplasm of bronchus and lung", ["Malignant neoplasm of lung", "Malignant neoplasm of bronchus"]),

@@ -207,6 +207,11 @@ class LexicalIndex:
             from .steering import qualifier_text, wordings
 
             synonyms = self._synonyms_by_code.get(self.codes[index], ())
+            title = self.descriptions[index]
+            if _ELSEWHERE.search(title):
+                # A manifestation code's inclusion terms keep its title's context: N16's "Pyelonephritis" is
+                # pyelonephritis in diseases classified elsewhere, not pyelonephritis NOS (N12).
+                synonyms = tuple(t if _ELSEWHERE.search(t) else f"{t} in diseases classified elsewhere" for t in synonyms)
             found = tuple(
                 [self.query_words(qualifier_text(t, named | {"intent"})) for t in synonyms]
                 + [self.query_words(qualifier_text(t, named)) for t in wordings(self.descriptions[index])])
@@ -376,6 +381,10 @@ def us_spellings(word: str) -> list[str]:
         whole = pattern.sub(us, whole)
     singles = [pattern.sub(us, word) for pattern, us in changed] if len(changed) > 1 else []
     return list(dict.fromkeys([whole, *singles]))
+
+
+#: A manifestation code's title: coded after the underlying disease, never for the manifestation alone.
+_ELSEWHERE = re.compile(r"\bin (?:\w+ )?diseases classified elsewhere\b", re.IGNORECASE)
 
 
 def _swapped(a: str, b: str) -> bool:
