@@ -23,7 +23,8 @@ from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
                                 history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
-                                prefer_general, prefer_history, qualifier_text, steer, variant_key, wordings)
+                                prefer_general, prefer_header, prefer_history, qualifier_text, says_exactly, steer,
+                                variant_key, wordings)
 
 from .conftest import HASH
 
@@ -901,3 +902,44 @@ def test_a_fracture_of_no_named_cause_is_an_injury(fractures: LexicalIndex, quer
     out = prefer_traumatic_fracture(at, query, fractures.descriptions.__getitem__)
     assert [fractures.codes[i] for i in out] == expected
     assert prefer_traumatic_fracture(at, query, fractures.descriptions.__getitem__, window=2) == at  # not in reach
+
+
+@pytest.fixture(scope="module")
+def climbs(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real codes under headers that a query may say all of, or not."""
+    return real_index(tmp_path_factory, "climbs", ("Z80", "R07", "E03", "S23.1"))
+
+
+def _header(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
+    at = [index.position[c] for c in ranked]
+    words = index.query_words(query)
+    qualifiers = exact_wording_qualifiers(at, words, index.qualifiers, index.wording_qualifiers)
+    out = prefer_header(at, frozenset(index.tokens(fold(query))), index.title_words, index.parent,
+                        says_exactly(words, qualifiers), says_exactly(words, index.qualifiers), parse_intent(query),
+                        index.variants, window)
+    return [index.codes[i] for i in out]
+
+
+@pytest.mark.parametrize(("query", "ranked", "expected"), [
+    # the code adds only "unspecified", which the query does not say: its header first
+    ("family history of cancer", ["Z80.9", "Z80"], ["Z80", "Z80.9"]),
+    ("family history of cancer, unspecified", ["Z80.9", "Z80"], ["Z80.9", "Z80"]),
+    # no encounter said: the header without one, and no higher (S23.15 says only more: subluxation, T10)
+    ("dislocation of T8/T9 thoracic vertebra", ["S23.151A", "S23.15", "S23.151"], ["S23.151", "S23.151A", "S23.15"]),
+    ("dislocation of T8/T9 thoracic vertebra, initial encounter", ["S23.151A", "S23.151"], ["S23.151A", "S23.151"]),
+    ("dislocation of T8/T9 thoracic vertebra, first visit", ["S23.151A", "S23.151"], ["S23.151A", "S23.151"]),
+    # a code that says exactly the query keeps its place before a header exact only by its "and" reading
+    ("chest pain", ["R07.9", "R07"], ["R07.9", "R07"]),
+    # "Other hypothyroidism" is not the header of hypothyroidism
+    ("hypothyroidism in an adult", ["E03.9", "E03"], ["E03.9", "E03"]),
+    # the code adds no word, its header only says more (subluxation, T10)
+    ("dislocation of T8/T9 thoracic vertebra in a fall", ["S23.151", "S23.15"], ["S23.151", "S23.15"]),
+])
+def test_a_code_gives_way_to_a_header_the_query_says_all_of(climbs: LexicalIndex, query: str, ranked: list[str],
+                                                             expected: list[str]) -> None:
+    assert _header(climbs, query, ranked) == expected
+
+
+def test_prefer_header_takes_only_headers_within_its_window(climbs: LexicalIndex) -> None:
+    assert _header(climbs, "family history of cancer", ["Z80.9", "R07.9", "Z80"], window=2) == ["Z80.9", "R07.9", "Z80"]
+    assert _header(climbs, "family history of cancer", ["Z80.9", "R07.9", "Z80"], window=3) == ["Z80", "Z80.9", "R07.9"]

@@ -135,6 +135,7 @@ class LexicalIndex:
     _stopwords: frozenset[str]
     _qualifiers: dict[tuple[int, frozenset[str]], frozenset[str]] = field(default_factory=dict, repr=False)
     _said: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
+    _title_words: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
     _wording_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
                                                                                               repr=False)
 
@@ -196,6 +197,13 @@ class LexicalIndex:
         found = self._said.get(index)
         if found is None:
             found = self._said[index] = self.query_words(self.descriptions[index])
+        return found
+
+    def title_words(self, index: int) -> frozenset[str]:
+        """Every token of code ``index``'s description (accents off), "unspecified" and the encounter too."""
+        found = self._title_words.get(index)
+        if found is None:
+            found = self._title_words[index] = frozenset(self.tokens(fold(self.descriptions[index])))
         return found
 
     def wording_qualifiers(self, index: int, named: frozenset[str] = frozenset()) -> tuple[frozenset[str], ...]:

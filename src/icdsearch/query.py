@@ -372,14 +372,17 @@ class Retriever:
         from .steering import (
             GENERAL_WINDOW,
             exact_wording_qualifiers,
+            fold,
             history_intent,
             named_defaults,
             parse_intent,
             prefer_default_type,
             prefer_exact,
             prefer_general,
+            prefer_header,
             prefer_history,
             prefer_traumatic_fracture,
+            says_exactly,
             steer,
         )
 
@@ -429,6 +432,11 @@ class Retriever:
                 indices = prefer_exact(indices, words, qualifiers)
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,
                                          said=self.lexical.said)
+                if not billable_only:  # among all codes, a header that the query says all of
+                    indices = prefer_header(indices, frozenset(self.lexical.tokens(fold(text))), self.lexical.title_words,
+                                            self.lexical.parent, says_exactly(words, qualifiers),
+                                            says_exactly(words, lambda i: self.lexical.qualifiers(i, named)),
+                                            parse_intent(text), self.lexical.variants)
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)

@@ -15,7 +15,9 @@ whose description asks nothing the query did not say (beyond "unspecified", "unc
 covers every query word the ranked code covers; failing one, a code that asks only part of what the
 ranked code asks ("steroid induced diabetes" is E09.9, not E09.8 "... with unspecified complications").
 A header handed to a billable descendant (:func:`steer`) goes to one that says no more than it, its
-unspecified child, unless the query's side or encounter says otherwise. Across categories, a description that says exactly
+unspecified child, unless the query's side or encounter says otherwise. Among all codes, where a header is an answer,
+a code gives way to its header when the query says none of the words it adds (:func:`prefer_header`:
+"family history of cancer" is Z80, not Z80.9 "..., unspecified"). Across categories, a description that says exactly
 what the query says comes first (:func:`prefer_exact`: "depression" is F32.A), and a query about a history
 ("hx of breast cancer", "family hx of colon cancer") is answered by the codes that record one
 (:func:`prefer_history`). With no encounter named, siblings are answered by the initial encounter. Titles
@@ -343,6 +345,57 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     return out + [i for i in ranked[window:] if i not in placed]
 
 
+def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
+                  parent: Callable[[int], int | None], exact: Callable[[int], bool],
+                  exact_title: Callable[[int], bool], intent: Intent, table: VariantTable,
+                  window: int = GENERAL_WINDOW) -> list[int]:
+    """Reorder code indices so that, among the first ``window``, a code is preceded by its header (also
+    among them) when the query says none of the words the code adds to it: "family history of cancer" is
+    Z80 "Family history of primary malignant neoplasm", not Z80.9 "..., unspecified"; "dislocated T8-T9
+    thoracic vertebrae" is S23.151, not S23.151A "..., initial encounter"; "type 2 diabetes" is E11. For
+    answers among all codes, where a header is an answer (with billable codes only, :func:`steer` hands a
+    header's place to a descendant instead); the climb goes on while the query says nothing more.
+
+    ``words(i)``: every token of code i's description, "unspecified" and the encounter included, so a query
+    that says "unspecified" keeps the unspecified child; ``query``: the query's tokens likewise. The climb
+    stops at a header whose title says "other" the query did not ("hypothyroidism" is not E03 "Other
+    hypothyroidism"); at a code that says exactly the query (``exact(i)``, inclusion terms and ICD-10-CM's
+    readings of titles counted) when the header's own title does not (``exact_title(i)``: "chest pain" is
+    R07.9 "Chest pain, unspecified", not R07 "Pain in throat and chest"); at a code that adds no word and a
+    header that says only more ("Dislocation of T8/T9 thoracic vertebra" is not S23.15 "Subluxation and
+    dislocation of T8/T9-T9/T10 thoracic vertebra"); and at a code whose side or encounter fits the query's
+    better than the header's none ("..., right ankle, first visit")."""
+    top = list(ranked[:window])
+    shown = set(top)
+    out: list[int] = []
+    placed: set[int] = set()
+    for index in top:
+        if index in placed:
+            continue
+        chosen = index
+        while (up := parent(chosen)) is not None and up in shown and up not in placed:
+            added, more = words(chosen) - words(up), words(up) - words(chosen)
+            if (any(_same_word(q, w) for q in query for w in added)
+                    or ("other" in more and "other" not in query)
+                    or (exact(chosen) and not exact_title(up))
+                    or (not added and not any(_same_word(q, w) for q in query for w in more))
+                    or ((intent.side or intent.encounter)
+                        and table.fit(intent, np.array([chosen]))[0] > table.fit(intent, np.array([up]))[0])):
+                break
+            chosen = up
+        if chosen != index:
+            out.append(chosen)
+            placed.add(chosen)
+        out.append(index)
+        placed.add(index)
+    return out + [i for i in ranked[window:] if i not in placed]
+
+
+def says_exactly(query: frozenset[str], qualifiers: Callable[[int], frozenset[str]]) -> Callable[[int], bool]:
+    """Whether code i's qualifiers say the query's words, no more and no less (as :func:`prefer_exact`)."""
+    return lambda i: _covers(query, qualifiers(i)) and _covers(qualifiers(i), query)
+
+
 #: A fracture whose cause is a disease, not an injury: ICD-10-CM's index codes a fracture NOS as traumatic
 #: ("Fracture, traumatic"), a pathological or stress one only when the record says so.
 _NONTRAUMATIC_FRACTURE = re.compile(r"\b(?:pathological|stress|fatigue|insufficiency|fragility) fracture\b|"
@@ -412,7 +465,8 @@ def prefer_exact(ranked: Sequence[int], query: frozenset[str], qualifiers: Calla
     :func:`prefer_general`, because an exact description is what a coder looks for in the index."""
     if not query:
         return list(ranked)
-    exact = [i for i in ranked[:window] if _covers(query, qualifiers(i)) and _covers(qualifiers(i), query)]
+    says = says_exactly(query, qualifiers)
+    exact = [i for i in ranked[:window] if says(i)]
     if not exact:
         return list(ranked)
     chosen = set(exact)
