@@ -18,7 +18,8 @@ from icdsearch import ingest, search, search_many
 from icdsearch.codeset import CodeSet, default_code_set, synonyms
 from icdsearch.collections import StoreConfig, as_store, synonym_collection_name
 from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, IncompleteCollection, StoreError
-from icdsearch.lexical import LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir, us_spellings
+from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir, load_word_forms,
+                               us_spellings)
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
@@ -577,6 +578,38 @@ def test_lexical_scores_equal_bm25s(lexical: LexicalIndex) -> None:
         assert lexical.tokens(text) == tokens
         expected = reference.get_scores(tokens) if tokens else np.zeros(len(lexical.doc_code))
         np.testing.assert_allclose(lexical.document_scores(text), expected, rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def veins(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real I83 (varicose veins) and I87 (other disorders of veins, venous insufficiency) codes."""
+    return real_index(tmp_path_factory, "veins", ("I83", "I87"))
+
+
+def test_a_word_form_scores_by_the_best_of_its_forms(veins: LexicalIndex) -> None:
+    import bm25s
+
+    reference = bm25s.BM25.load(str(veins.directory))
+    # "venous" and "vein" are one row of data/word_forms.csv: each counts once, by the better of the two
+    expected = np.maximum(reference.get_scores(["venous"]), reference.get_scores(["vein"])) + reference.get_scores(["disord"])
+    np.testing.assert_allclose(veins.document_scores("venous disorders"), expected, rtol=1e-6)
+    np.testing.assert_allclose(veins.document_scores("disorders of veins"), expected, rtol=1e-6)
+    assert veins.codes[veins.top_codes("other venous disorders", 1)[0][0]] == "I87"  # "Other disorders of veins"
+    assert (reference.get_scores(["venous"]) > 0).any() and (reference.get_scores(["vein"]) > 0).any()
+
+
+def test_word_forms_are_well_formed_and_keep_inflammations_apart() -> None:
+    import Stemmer
+
+    rows = load_word_forms()
+    assert len(rows) >= 50 and len(set(rows)) == len(rows)
+    assert all(re.fullmatch(r"[a-z]+", word) for row in rows for word in row)
+    # The stemmer makes "hepat" of both "hepatic" and "hepatitis": a row with such an adjective would make
+    # hepatitis a word for the liver. No form may share its stem with an "-itis" word of ICD-10-CM.
+    stem = Stemmer.Stemmer("english").stemWord
+    inflammations = {stem(w) for c in default_code_set() for w in re.findall(r"[a-z]+itis\b", c.description.lower())}
+    assert not {stem(word) for row in rows for word in row} & inflammations
+    assert stem("hepatitis") in inflammations
 
 
 def test_a_code_scores_by_its_best_document_and_appears_once(lexical: LexicalIndex) -> None:

@@ -36,6 +36,20 @@ TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
 STEMMER = "english"
+#: Adjectives of anatomy and the nouns they come from ("venous", "vein"): a query's word finds the other's
+#: titles in the BM25 ranking. The project's own list (data/DATASHEET.md).
+WORD_FORMS_PATH = Path(__file__).parent / "data" / "word_forms.csv"
+
+
+@functools.lru_cache(maxsize=1)
+def load_word_forms() -> tuple[tuple[str, str], ...]:
+    """(adjective, noun) rows of data/word_forms.csv; lines starting with # are comments."""
+    rows = []
+    for line in WORD_FORMS_PATH.read_text(encoding="utf-8").splitlines()[1:]:
+        if line.strip() and not line.startswith("#"):
+            adjective, noun = (w.strip().lower() for w in line.split(","))
+            rows.append((adjective, noun))
+    return tuple(rows)
 
 
 def lexical_text(synonym: Synonym) -> str:
@@ -203,7 +217,7 @@ class LexicalIndex:
         """Every token of code ``index``'s description (accents off), "unspecified" and the encounter too."""
         found = self._title_words.get(index)
         if found is None:
-            found = self._title_words[index] = frozenset(self.tokens(fold(self.descriptions[index])))
+            found = self._title_words[index] = self.all_words(self.descriptions[index])
         return found
 
     def wording_qualifiers(self, index: int, named: frozenset[str] = frozenset()) -> tuple[frozenset[str], ...]:
@@ -287,17 +301,43 @@ class LexicalIndex:
         return {token: tuple(ids) for token, ids in found.items()}
 
     def _token_ids(self, token: str) -> list[int]:
-        """The index's ids of a query token (accents off): itself and its accented forms."""
+        """The index's ids of a query token (accents off): itself, its accented forms, its other word forms."""
         exact = self._vocab.get(token)
         return ([] if exact is None else [exact]) + list(self._accented.get(token, ()))
 
+    @functools.cached_property
+    def _forms(self) -> dict[str, tuple[str, ...]]:
+        """Stem -> the stems of its other word forms (venous: vein), from :data:`WORD_FORMS_PATH`."""
+        found: dict[str, set[str]] = {}
+        for adjective, noun in load_word_forms():
+            a, b = self._stem(adjective), self._stem(noun)
+            found.setdefault(a, set()).add(b)
+            found.setdefault(b, set()).add(a)
+        return {k: tuple(sorted(v)) for k, v in found.items()}
+
+    def all_words(self, text: str) -> frozenset[str]:
+        """Every token of a text (accents off), default words included."""
+        return frozenset(self.tokens(fold(text)))
+
     def document_scores(self, text: str) -> np.ndarray:
-        """BM25 score of every document (descriptions, then synonyms), as bm25s.BM25.get_scores."""
-        ids = [i for t in self.tokens(fold(text)) for i in self._token_ids(t)]
+        """BM25 score of every document (descriptions, then synonyms), as bm25s.BM25.get_scores, except that
+        a query word with other forms in data/word_forms.csv ("venous", "vein", "veins") adds the best score
+        among its forms' tokens: "other venous disorders" finds I87 "Other disorders of veins"."""
         scores = np.zeros(len(self.doc_code), dtype=np.float32)
-        for t in ids:
-            start, end = self._indptr[t], self._indptr[t + 1]
-            np.add.at(scores, self._indices[start:end], self._data[start:end])
+        for token in self.tokens(fold(text)):
+            ids = self._token_ids(token)
+            forms = self._forms.get(token)
+            if not forms:
+                for t in ids:
+                    start, end = self._indptr[t], self._indptr[t + 1]
+                    np.add.at(scores, self._indices[start:end], self._data[start:end])
+                continue
+            # A word with other forms ("venous": "vein") scores a document by the best of them, once.
+            best = np.zeros(len(self.doc_code), dtype=np.float32)
+            for t in ids + [i for f in forms for i in self._token_ids(f)]:
+                start, end = self._indptr[t], self._indptr[t + 1]
+                np.maximum.at(best, self._indices[start:end], self._data[start:end])
+            scores += best
         return scores
 
     def top_codes(self, text: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

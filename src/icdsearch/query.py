@@ -372,7 +372,6 @@ class Retriever:
         from .steering import (
             GENERAL_WINDOW,
             exact_wording_qualifiers,
-            fold,
             history_intent,
             named_defaults,
             parse_intent,
@@ -433,7 +432,7 @@ class Retriever:
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,
                                          said=self.lexical.said)
                 if not billable_only:  # among all codes, a header that the query says all of
-                    indices = prefer_header(indices, frozenset(self.lexical.tokens(fold(text))), self.lexical.title_words,
+                    indices = prefer_header(indices, self.lexical.all_words(text), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly(words, lambda i: self.lexical.qualifiers(i, named)),
                                             parse_intent(text), self.lexical.variants)
