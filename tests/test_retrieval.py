@@ -61,6 +61,12 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("dislocated right MCP joint", "dislocated right metacarpophalangeal joint"),
     ("PIP joint sprain", "proximal interphalangeal joint sprain"),
     ("a dip in the pool", "a dip in the pool"),  # "DIP" only in capitals
+    ("septic shock", "severe sepsis with septic shock"),
+    ("postprocedural septic shock", "postprocedural septic shock"),  # a longer term kept as itself wins
+    ("intentional self harm by knife", "intentional self-harm by knife"),
+    ("intentional tylenol overdose", "intentional self-harm 4-aminophenol derivatives poisoning"),
+    ("salter harris type 2 fracture", "salter-harris type II fracture"),
+    ("Salter-Harris 4 of the left distal radius", "salter-harris type IV of the left distal radius"),
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
