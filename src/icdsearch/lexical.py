@@ -301,7 +301,7 @@ class LexicalIndex:
         return {token: tuple(ids) for token, ids in found.items()}
 
     def _token_ids(self, token: str) -> list[int]:
-        """The index's ids of a query token (accents off): itself, its accented forms, its other word forms."""
+        """The index's ids of a query token (accents off): itself and its accented forms."""
         exact = self._vocab.get(token)
         return ([] if exact is None else [exact]) + list(self._accented.get(token, ()))
 
@@ -325,19 +325,15 @@ class LexicalIndex:
         among its forms' tokens: "other venous disorders" finds I87 "Other disorders of veins"."""
         scores = np.zeros(len(self.doc_code), dtype=np.float32)
         for token in self.tokens(fold(text)):
-            ids = self._token_ids(token)
-            forms = self._forms.get(token)
-            if not forms:
-                for t in ids:
-                    start, end = self._indptr[t], self._indptr[t + 1]
-                    np.add.at(scores, self._indices[start:end], self._data[start:end])
-                continue
+            forms = self._forms.get(token, ())
             # A word with other forms ("venous": "vein") scores a document by the best of them, once.
-            best = np.zeros(len(self.doc_code), dtype=np.float32)
-            for t in ids + [i for f in forms for i in self._token_ids(f)]:
+            into = np.zeros(len(self.doc_code), dtype=np.float32) if forms else scores
+            combine = np.maximum.at if forms else np.add.at
+            for t in [i for form in (token, *forms) for i in self._token_ids(form)]:
                 start, end = self._indptr[t], self._indptr[t + 1]
-                np.maximum.at(best, self._indices[start:end], self._data[start:end])
-            scores += best
+                combine(into, self._indices[start:end], self._data[start:end])
+            if forms:
+                scores += into
         return scores
 
     def top_codes(self, text: str, n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
