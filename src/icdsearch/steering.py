@@ -318,11 +318,8 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
               for i in top}
     # Query words a code's whole description does not say ("without complications" says "complications").
     unsaid = {i: frozenset(q for q in missed[i] if not any(_same_word(q, w) for w in said(i))) for i in top} if said else {}
-    out: list[int] = []
-    placed: set[int] = set()
-    for index in top:
-        if index in placed:
-            continue
+
+    def pick(index: int, placed: set[int]) -> int:
         rivals = [j for j in top if j not in placed and category(j) == category(index) and missed[j] <= missed[index]
                   and (j == index or ((table.group[j] < 0 or table.group[j] != table.group[index])
                                       and (table.billable[j] or not table.billable[index])))]
@@ -337,6 +334,20 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
             fuller = [j for j in rivals if unsaid[j] < unsaid[index] and asks[j] <= asks[index]]
             if fuller:
                 best = min(fuller, key=lambda j: (len(unsaid[j]), len(asks[j]), top.index(j)))
+        return best
+
+    return _lead(ranked, window, pick)
+
+
+def _lead(ranked: Sequence[int], window: int, pick: Callable[[int, set[int]], int]) -> list[int]:
+    """Each of the first ``window`` codes in turn, unless already placed, preceded by ``pick(index, placed)``
+    (an unplaced code) when that is another code; past the window the rest keep their order."""
+    out: list[int] = []
+    placed: set[int] = set()
+    for index in ranked[:window]:
+        if index in placed:
+            continue
+        best = pick(index, placed)
         if best != index:
             out.append(best)
             placed.add(best)
@@ -365,13 +376,9 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     header that says only more ("Dislocation of T8/T9 thoracic vertebra" is not S23.15 "Subluxation and
     dislocation of T8/T9-T9/T10 thoracic vertebra"); and at a code whose side or encounter fits the query's
     better than the header's none ("..., right ankle, first visit")."""
-    top = list(ranked[:window])
-    shown = set(top)
-    out: list[int] = []
-    placed: set[int] = set()
-    for index in top:
-        if index in placed:
-            continue
+    shown = set(ranked[:window])
+
+    def pick(index: int, placed: set[int]) -> int:
         chosen = index
         while (up := parent(chosen)) is not None and up in shown and up not in placed:
             added, more = words(chosen) - words(up), words(up) - words(chosen)
@@ -383,12 +390,9 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
                         and table.fit(intent, np.array([chosen]))[0] > table.fit(intent, np.array([up]))[0])):
                 break
             chosen = up
-        if chosen != index:
-            out.append(chosen)
-            placed.add(chosen)
-        out.append(index)
-        placed.add(index)
-    return out + [i for i in ranked[window:] if i not in placed]
+        return chosen
+
+    return _lead(ranked, window, pick)
 
 
 def says_exactly(query: frozenset[str], qualifiers: Callable[[int], frozenset[str]]) -> Callable[[int], bool]:
