@@ -297,6 +297,39 @@ def test_prefer_exact_puts_the_exact_description_first(general: LexicalIndex, qu
 
 
 @pytest.fixture(scope="module")
+def named(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real meningitis, vitamin deficiency and hepatitis codes, with their inclusion terms."""
+    return real_index(tmp_path_factory, "named", ("A39", "G03", "E50", "E55", "E56", "B15", "K75"))
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # "Meningococcal" is not a form of "meningitis" (the stems "mening" / "meningococc" go on with a
+    # combining vowel): A39.0 does not say exactly the query.
+    ("meningitis", ["A39.0", "G03.9", "G03"], ["G03.9", "G03", "A39.0"]),  # G03: "meningitis NOS"
+    # A vitamin named by its letter asks more than "vitamin"; "Hepatitis A NOS" is not hepatitis NOS (K75.9).
+    ("vitamin deficiency", ["E50", "E50.9", "E56.9"], ["E56.9", "E50", "E50.9"]),
+    ("vitamin d deficiency", ["E50", "E56.9", "E55"], ["E55", "E50", "E56.9"]),
+    ("hepatitis", ["B15.9", "K75.9"], ["K75.9", "B15.9"]),
+    ("hepatitis a", ["K75.9", "B15.9"], ["B15.9", "K75.9"]),
+])
+def test_exact_descriptions_keep_apart_compound_and_letter_named_words(named: LexicalIndex, query: str,
+                                                                       ranked: list[str], expected: list[str]) -> None:
+    at = [named.position[c] for c in ranked]
+    words = named.query_words(query)
+    qualifiers = exact_wording_qualifiers(at, words, named.qualifiers, named.wording_qualifiers)
+    assert [named.codes[i] for i in prefer_exact(at, words, qualifiers)] == expected
+
+
+def test_letter_named_words_are_one_token_for_steering_only(named: LexicalIndex) -> None:
+    assert named.query_words("Vitamin A deficiency, unspecified") >= {"vitamin_a"}
+    assert "vitamin" not in named.query_words("Vitamin A deficiency")
+    assert named.query_words("Deficiency of vitamin K") >= {"vitamin_k"}
+    assert named.query_words("vitamin deficiency") == named.query_words("Vitamin deficiency, unspecified")
+    # BM25 reads the text as before: the letter is a stop word there or a token of its own.
+    assert "vitamin" in named.tokens("Vitamin A deficiency")
+
+
+@pytest.fixture(scope="module")
 def psoriasis(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real L40 (psoriasis) and O45 (abruptio placentae) codes, with their inclusion terms."""
     return real_index(tmp_path_factory, "psoriasis", ("L40", "O45"))

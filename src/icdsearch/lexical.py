@@ -34,6 +34,9 @@ FORMAT = 5
 #: bm25s's default pattern wants 2+ characters; ICD-10-CM needs "type 2", "stage 3", "C5".
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)
+#: A thing named by a letter: "Vitamin A deficiency" asks more than "vitamin deficiency" (one token,
+#: "vitamin_a", that steering does not read as a form of "vitamin").
+_LETTER_NAMED = re.compile(r"\b(vitamin|hepatitis)\s+([a-z])\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
 STEMMER = "english"
 #: Adjectives of anatomy and the nouns they come from ("venous", "vein"): a query's word finds the other's
@@ -264,7 +267,8 @@ class LexicalIndex:
     def query_words(self, text: str) -> frozenset[str]:
         """A query's tokens as :meth:`qualifiers` compares them (accents off, no one-letter words, none of
         steering's DEFAULT_WORDS: "diabetes mellitus" asks no more than "diabetes")."""
-        return frozenset(w for w in self.tokens(fold(text)) if (len(w) > 1 or w.isdigit()) and w not in self._default_words)
+        text = _LETTER_NAMED.sub(r"\1_\2", fold(text))
+        return frozenset(w for w in self.tokens(text) if (len(w) > 1 or w.isdigit()) and w not in self._default_words)
 
     @functools.cached_property
     def _default_words(self) -> frozenset[str]:

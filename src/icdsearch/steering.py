@@ -549,8 +549,16 @@ def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
 
 def _same_word(a: str, b: str) -> bool:
     """Tokens that name the same thing: equal, or one a 4+ letter prefix of the other (the stemmer makes
-    "accid" of "accident" but "accident" of "accidental")."""
-    return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+    "accid" of "accident" but "accident" of "accidental"), unless the longer one goes on with a combining
+    vowel and a word of its own ("mening" is not "meningococc", nor "encephal" "encephalomyel"). A letter-named
+    token ("vitamin_a", :meth:`LexicalIndex.query_words`) is only itself."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or "_" in a or "_" in b:
+        return False
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    rest = long_[len(short):]
+    return long_.startswith(short) and not (rest.startswith("o") and len(rest) >= 3)
 
 
 #: A header code with at most this many descendants may hand its place to one that fits the query better.
