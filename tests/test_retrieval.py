@@ -24,7 +24,7 @@ from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
                                 history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
-                                prefer_general, prefer_header, prefer_history, qualifier_text, says_exactly, steer,
+                                population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history, qualifier_text, says_exactly, steer,
                                 variant_key, wordings)
 
 from .conftest import HASH
@@ -330,6 +330,54 @@ def test_letter_named_words_are_one_token_for_steering_only(named: LexicalIndex)
 
 
 @pytest.fixture(scope="module")
+def groups(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real codes where a newborn's, a pregnancy's or a congenital code competes with one for anybody:
+    diverticulitis (K57, Q43), skin infection (L08, P39), clubfoot (Q66, M21.54), tachypnea (P22, R06),
+    gestational diabetes (O24, E11), scoliosis (M41, Q67)."""
+    return real_index(tmp_path_factory, "groups", ("K57", "Q43", "L08", "P39", "Q66", "M21.5", "P22", "R06",
+                                                   "O24", "E11", "M41", "Q67"))
+
+
+def _unrestricted(index: LexicalIndex, query: str, ranked: list[str]) -> list[str]:
+    at = [index.position[c] for c in ranked]
+    out = prefer_unrestricted(at, population_intent(query), index.query_words(query), index.codes.__getitem__,
+                              lambda i: (index.said(i), *index.wording_qualifiers(i)))
+    return [index.codes[i] for i in out]
+
+
+@pytest.mark.parametrize("query, ranked, expected", [
+    # Q43.8 is found by its inclusion term "Congenital diverticulitis, colon"; the query says no congenital.
+    ("diverticulitis", ["Q43.8", "K57.8", "K57.92"], ["K57.8", "Q43.8", "K57.92"]),
+    ("congenital diverticulitis", ["Q43.8", "K57.8", "K57.92"], ["Q43.8", "K57.8", "K57.92"]),
+    # A chapter 16 code is for newborn records only. The best-ranked rival leads (prefer_general, later,
+    # chooses within its category: L08.9 "..., unspecified").
+    ("skin infection", ["P39.4", "L08.89", "L08.9"], ["L08.89", "P39.4", "L08.9"]),
+    ("skin infection in a newborn", ["P39.4", "L08.9"], ["P39.4", "L08.9"]),
+    ("scoliosis", ["Q67.5", "M41.9"], ["M41.9", "Q67.5"]),
+    # The other half of the choice is no default: "Acquired clubfoot" asks as much as "Congenital clubfoot".
+    ("clubfoot", ["Q66.89", "M21.549"], ["Q66.89", "M21.549"]),
+    # No rival says the whole query: R06.82 "Tachypnea, not elsewhere classified" does not say "transient".
+    ("transient tachypnea", ["P22.1", "R06.82"], ["P22.1", "R06.82"]),
+    # A chapter 15 code for a query that names a pregnancy stays; one that names none gives way.
+    ("gestational diabetes", ["O24.419", "E11.9"], ["O24.419", "E11.9"]),
+    ("diabetes", ["O24.919", "E11.9"], ["E11.9", "O24.919"]),
+    # A code for anybody first: nothing moves.
+    ("diverticulitis", ["K57.92", "Q43.8"], ["K57.92", "Q43.8"]),
+])
+def test_a_code_for_a_group_the_query_does_not_name_gives_way(groups: LexicalIndex, query: str, ranked: list[str],
+                                                              expected: list[str]) -> None:
+    assert _unrestricted(groups, query, ranked) == expected
+
+
+def test_population_intent_reads_the_groups_a_query_names() -> None:
+    assert population_intent("skin infection") == frozenset()
+    assert population_intent("jaundice in a newborn baby") == {"newborn"}
+    assert population_intent("UTI in pregnancy, 2nd trimester") == {"maternal"}
+    assert population_intent("congenital cataract") == {"congenital"}
+    assert population_intent("postpartum depression") == {"maternal"}
+
+
+@pytest.fixture(scope="module")
 def psoriasis(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real L40 (psoriasis) and O45 (abruptio placentae) codes, with their inclusion terms."""
     return real_index(tmp_path_factory, "psoriasis", ("L40", "O45"))
@@ -500,6 +548,8 @@ def test_accidental_is_the_default_intent(poisoning: LexicalIndex, query: str, r
     ("drug induced diabetes", {"diabetes type"}),
     ("diabetes in pregnancy", {"diabetes type"}),
     ("aspirin overdose, suicide attempt", {"intent"}),
+    ("metastatic malignant neoplasm of liver", {"neoplasm origin"}),
+    ("family history of malignant neoplasm", frozenset()),
 ])
 def test_named_defaults(query: str, named: set[str]) -> None:
     assert named_defaults(query) == named
@@ -979,7 +1029,7 @@ def test_a_fracture_of_no_named_cause_is_an_injury(fractures: LexicalIndex, quer
 @pytest.fixture(scope="module")
 def climbs(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real codes under headers that a query may say all of, or not."""
-    return real_index(tmp_path_factory, "climbs", ("Z80", "R07", "E03", "S23.1"))
+    return real_index(tmp_path_factory, "climbs", ("Z80", "R07", "E03", "S23.1", "R30"))
 
 
 def _header(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -996,6 +1046,11 @@ def _header(index: LexicalIndex, query: str, ranked: list[str], window: int = 10
     # the code adds only "unspecified", which the query does not say: its header first
     ("family history of cancer", ["Z80.9", "Z80"], ["Z80", "Z80.9"]),
     ("family history of cancer, unspecified", ["Z80.9", "Z80"], ["Z80.9", "Z80"]),
+    # as the query reaches steering, "cancer" expanded: Z80.9 says exactly that, and so does Z80, whose
+    # "primary" is the default of a malignant neoplasm
+    ("family history of malignant neoplasm", ["Z80.9", "Z80"], ["Z80", "Z80.9"]),
+    # "associated with" says only "with": R30 "Pain associated with micturition" says all of the query
+    ("painful micturition", ["R30.9", "R30"], ["R30", "R30.9"]),
     # no encounter said: the header without one, and no higher (S23.15 says only more: subluxation, T10)
     ("dislocation of T8/T9 thoracic vertebra", ["S23.151A", "S23.15", "S23.151"], ["S23.151", "S23.151A", "S23.15"]),
     ("dislocation of T8/T9 thoracic vertebra, initial encounter", ["S23.151A", "S23.151"], ["S23.151A", "S23.151"]),

@@ -375,12 +375,14 @@ class Retriever:
             history_intent,
             named_defaults,
             parse_intent,
+            population_intent,
             prefer_default_type,
             prefer_exact,
             prefer_general,
             prefer_header,
             prefer_history,
             prefer_traumatic_fracture,
+            prefer_unrestricted,
             says_exactly,
             steer,
         )
@@ -429,6 +431,8 @@ class Retriever:
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)
                 indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__)
                 indices = prefer_exact(indices, words, qualifiers)
+                indices = prefer_unrestricted(indices, population_intent(text), words, codes.__getitem__,
+                                              lambda i: (self.lexical.said(i), *self.lexical.wording_qualifiers(i)))
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,
                                          said=self.lexical.said)
                 if not billable_only:  # among all codes, a header that the query says all of

@@ -20,7 +20,8 @@ a code gives way to its header when the query says none of the words it adds (:f
 "family history of cancer" is Z80, not Z80.9 "..., unspecified"). Across categories, a description that says exactly
 what the query says comes first (:func:`prefer_exact`: "depression" is F32.A), and a query about a history
 ("hx of breast cancer", "family hx of colon cancer") is answered by the codes that record one
-(:func:`prefer_history`). With no encounter named, siblings are answered by the initial encounter. Titles
+(:func:`prefer_history`), and a query naming no newborn, pregnancy or congenital condition by a code meant for
+anybody (:func:`prefer_unrestricted`: "diverticulitis" is K57, not Q43.8). With no encounter named, siblings are answered by the initial encounter. Titles
 are read by ICD-10-CM's conventions (:func:`wordings`): words in parentheses are nonessential, brackets hold
 synonyms, "and" means "and/or", "not elsewhere classified" asks nothing. What a record leaves unsaid takes
 ICD-10-CM's default (:func:`named_defaults`): a poisoning is accidental, a diabetes type 2
@@ -191,7 +192,9 @@ def preference(intent: Intent, side: int, suffix: str) -> float:
 
 #: Words a coder assumes when a query says nothing: a description using them asks nothing more of the query.
 #: "mellitus": "diabetes" says diabetes mellitus (ICD-10-CM's index: "Diabetes, diabetic (mellitus)").
-DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos", "mellitus")
+#: "associated": "associated with" says only "with" ("painful micturition" says all of R30 "Pain associated
+#: with micturition"; "vaccine-associated" is "vaccine").
+DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos", "mellitus", "associated")
 # "without ..." runs to the end ("... without behavioral disturbance, psychotic disturbance, and anxiety") or
 # to a "with" clause, which asks something ("Calculus of gallbladder without cholecystitis with obstruction");
 # "unspecified site" and the like say what is *not* specified; "not elsewhere classified" (NEC) says only
@@ -225,6 +228,11 @@ _OTHER_DIABETES = ("E08", "E09", "E10", "E13")
 #: coded to displaced" (ICD-10-CM guideline I.C.19.c.1), so it asks nothing of a query that does not say.
 _DISPLACED = re.compile(r"\bdisplaced (?=fracture\b)", re.IGNORECASE)
 _DISPLACEMENT_QUERY = re.compile(r"\b(?:non-?|un)?displace", re.IGNORECASE)
+#: "Primary" before "malignant neoplasm": a malignant neoplasm not said to be secondary is coded as primary
+#: (the Neoplasm Table's first column), so it asks nothing of a query that does not say ("family history of
+#: cancer", once expanded, says all of Z80 "Family history of primary malignant neoplasm").
+_PRIMARY = re.compile(r"\bprimary (?=malignant neoplasm\b)", re.IGNORECASE)
+_ORIGIN_QUERY = re.compile(r"\b(?:primary|secondary|metasta|spread)", re.IGNORECASE)
 
 
 def names_intent(text: str) -> bool:
@@ -235,10 +243,12 @@ def names_intent(text: str) -> bool:
 def named_defaults(text: str) -> frozenset[str]:
     """Which of ICD-10-CM's defaults for what a record leaves unsaid the query overrides: "intent" when it
     names an intent (else a poisoning is accidental), "diabetes type" when it names a type or kind of
-    diabetes (else it is type 2), "displacement" when it says whether a fracture is displaced (else it is)."""
+    diabetes (else it is type 2), "displacement" when it says whether a fracture is displaced (else it is),
+    "neoplasm origin" when it says primary or secondary (else a malignant neoplasm is primary)."""
     return frozenset(name for name, named in (("intent", names_intent(text)),
                                               ("diabetes type", bool(_DIABETES_TYPE_QUERY.search(text))),
-                                              ("displacement", bool(_DISPLACEMENT_QUERY.search(text)))) if named)
+                                              ("displacement", bool(_DISPLACEMENT_QUERY.search(text))),
+                                              ("neoplasm origin", bool(_ORIGIN_QUERY.search(text)))) if named)
 #: prefer_general looks at this many of the best-ranked codes.
 GENERAL_WINDOW = 10
 
@@ -248,7 +258,7 @@ def qualifier_text(description: str, named: frozenset[str] = frozenset()) -> str
     "without ..." clause, "unspecified site" and the like ("Gastritis, unspecified, without bleeding" ->
     "Gastritis, unspecified, "), and ICD-10-CM's defaults that the query does not override
     (:func:`named_defaults`): "accidental (unintentional)", the "type 2" of a diabetes, the "displaced" of a
-    fracture. :data:`DEFAULT_WORDS`
+    fracture, the "primary" of a malignant neoplasm. :data:`DEFAULT_WORDS`
     go when tokens are compared."""
     text = _UNASKED.sub(" ", _ENCOUNTER.sub("", fold(description).strip()))
     if "intent" not in named:
@@ -257,6 +267,8 @@ def qualifier_text(description: str, named: frozenset[str] = frozenset()) -> str
         text = _TYPE_2.sub(" ", text)
     if "displacement" not in named:
         text = _DISPLACED.sub(" ", text)
+    if "neoplasm origin" not in named:
+        text = _PRIMARY.sub(" ", text)
     return text
 
 
@@ -420,6 +432,84 @@ def prefer_traumatic_fracture(ranked: Sequence[int], text: str, description: Cal
         words = description(index)
         if re.search(r"\bfracture", words, re.IGNORECASE) and not _NONTRAUMATIC_FRACTURE.search(words):
             return [index, *ranked[:place], *ranked[place + 1:]] if place else list(ranked)
+    return list(ranked)
+
+
+#: Whom a code is for, where its wording says so and a query may not: ICD-10-CM's chapter 16 (P codes) is
+#: for newborn records only and chapter 15 (O codes) for maternal records only (Official Guidelines
+#: I.C.15, I.C.16), and "congenital" names a condition present from birth. Word stems as
+#: :meth:`LexicalIndex.query_words` makes them.
+_GROUP_STEMS = {"newborn": ("newborn", "neonat", "perinat"),
+                "maternal": ("pregnan", "puerper", "childbirth", "obstetr", "gestat", "postpartum", "antepartum",
+                             "intrapartum", "matern"),
+                "congenital": ("congenit",)}
+_CHAPTER_GROUP = {"P": "newborn", "O": "maternal"}
+#: A query that names the group (after abbreviations are expanded: "pp" -> "postpartum").
+_GROUP_QUERY = {
+    "newborn": re.compile(r"\b(newborn|neo-?nat|perinat|infant|bab(y|ies)|fetus|fetal|foetal|prematur|pre-?term|"
+                          r"born|birth|nicu)", re.IGNORECASE),
+    "maternal": re.compile(r"\b(pregnan|puerper|childbirth|obstetric|gestation|post-?partum|ante-?partum|intrapartum|"
+                           r"maternal|trimester|pre-?natal|ante-?natal|labou?r\b|deliver|ectopic|miscarr|abortion|"
+                           r"eclamp|hyperemesis|lactat|breast-?feed|placent|cesarean|caesarean|c-section|gravid)",
+                           re.IGNORECASE),
+    "congenital": re.compile(r"\b(congenital|birth defect|since birth|born with|inborn|heredit|inherit|genetic|"
+                             r"familial)", re.IGNORECASE),
+}
+#: A rival of a congenital code that says "acquired" is the other half of the same choice, not a code
+#: that asks nothing ("clubfoot": Q66.89's "Congenital clubfoot NOS" or M21.54- "Acquired clubfoot").
+_OPPOSITE = {"congenital": ("acquir",)}
+
+
+def population_intent(text: str) -> frozenset[str]:
+    """The groups (newborn, maternal, congenital) a query names."""
+    return frozenset(group for group, pattern in _GROUP_QUERY.items() if pattern.search(text))
+
+
+def _says(words: frozenset[str], stems: Sequence[str]) -> bool:
+    return any(w.startswith(stems) for w in words)
+
+
+def code_groups(index: int, query: frozenset[str], code: Callable[[int], str],
+                wordings: Callable[[int], Sequence[frozenset[str]]]) -> frozenset[str]:
+    """The groups code ``index`` is for: its chapter's (P, O), and a group whose words are in each of its
+    wordings that says the most of the query (``wordings(i)``: the tokens of its description and of its
+    other wordings): Q43.8 "Other specified congenital malformations of intestine" is congenital for
+    "diverticulitis" because the wording that says it is "Congenital diverticulitis, colon"."""
+    found = {_CHAPTER_GROUP[code(index)[0]]} if code(index)[0] in _CHAPTER_GROUP else set()
+    options = [w for w in wordings(index) if w]
+    if options:
+        said = [sum(1 for q in query if q in w or any(_same_word(q, o) for o in w)) for w in options]
+        best = [w for w, n in zip(options, said) if n == max(said)]
+        found |= {group for group, stems in _GROUP_STEMS.items() if all(_says(w, stems) for w in best)}
+    return frozenset(found)
+
+
+def prefer_unrestricted(ranked: Sequence[int], named: frozenset[str], query: frozenset[str],
+                        code: Callable[[int], str], wordings: Callable[[int], Sequence[frozenset[str]]],
+                        window: int = GENERAL_WINDOW) -> list[int]:
+    """A first answer that is for a group the query does not name (a newborn's, a pregnancy's, a congenital
+    condition's) gives way to the best-ranked code among the first ``window`` that is for no group and has a
+    wording that says every query word and is not the other half of the choice ("acquired", where "(acquired)"
+    is not a nonessential modifier): "skin infection" is L08.9
+    "Local infection of the skin and subcutaneous tissue, unspecified", not P39.4 "Neonatal skin infection";
+    "diverticulitis" a K57 code, not Q43.8's "Congenital diverticulitis, colon"; "scoliosis" M41.9, not
+    Q67.5's "Congenital scoliosis NOS". ``named``: :func:`population_intent` of the query; ``query``: its
+    tokens. A query with no rival keeps its answer ("transient tachypnea" is still P22.1 "Transient
+    tachypnea of newborn": R06.82 "Tachypnea, not elsewhere classified" does not say "transient")."""
+    if not ranked or not query:
+        return list(ranked)
+    lead = ranked[0]
+    groups = code_groups(lead, query, code, wordings) - named
+    if not groups:
+        return list(ranked)
+    opposite = tuple(stem for group in groups for stem in _OPPOSITE.get(group, ()))
+    for place in range(1, min(window, len(ranked))):
+        rival = ranked[place]
+        if code_groups(rival, query, code, wordings):
+            continue
+        saying = [w for w in wordings(rival) if w and _covers(query, w)]
+        if saying and not (opposite and all(_says(w, opposite) for w in saying)):
+            return [rival, *ranked[:place], *ranked[place + 1:]]
     return list(ranked)
 
 
