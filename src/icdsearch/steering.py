@@ -488,7 +488,9 @@ def prefer_unrestricted(ranked: Sequence[int], named: frozenset[str], query: fro
                         code: Callable[[int], str], wordings: Callable[[int], Sequence[frozenset[str]]],
                         window: int = GENERAL_WINDOW) -> list[int]:
     """A first answer that is for a group the query does not name (a newborn's, a pregnancy's, a congenital
-    condition's) gives way to the best-ranked code among the first ``window`` that is for no group and has a
+    condition's) gives way to the best-ranked code among the first ``window`` that is for no group but those
+    the query names ("pregnancy complication" is an O code, not P01.9 "Newborn affected by maternal
+    complication of pregnancy") and has a
     wording that says every query word and is not the other half of the choice ("acquired", where "(acquired)"
     is not a nonessential modifier): "skin infection" is L08.9
     "Local infection of the skin and subcutaneous tissue, unspecified", not P39.4 "Neonatal skin infection";
@@ -505,7 +507,7 @@ def prefer_unrestricted(ranked: Sequence[int], named: frozenset[str], query: fro
     opposite = tuple(stem for group in groups for stem in _OPPOSITE.get(group, ()))
     for place in range(1, min(window, len(ranked))):
         rival = ranked[place]
-        if code_groups(rival, query, code, wordings):
+        if code_groups(rival, query, code, wordings) - named:
             continue
         saying = [w for w in wordings(rival) if w and _covers(query, w)]
         if saying and not (opposite and all(_says(w, opposite) for w in saying)):
