@@ -380,6 +380,20 @@ def test_population_intent_reads_the_groups_a_query_names() -> None:
 
 
 @pytest.fixture(scope="module")
+def intractable(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real migraine (G43) and epilepsy (G40) codes."""
+    return real_index(tmp_path_factory, "intractable", ("G43", "G40"))
+
+
+def test_not_intractable_asks_nothing_and_intractable_does(intractable: LexicalIndex) -> None:
+    # "Migraine, unspecified, not intractable, without status migrainosus" says all of "migraine" and no more.
+    for code, query in (("G43.909", "migraine"), ("G40.909", "epilepsy")):
+        assert says_exactly(intractable.query_words(query), intractable.qualifiers)(intractable.position[code])
+    assert "intract" in intractable.qualifiers(intractable.position["G43.919"])  # "..., intractable, ..."
+    assert not says_exactly(intractable.query_words("migraine"), intractable.qualifiers)(intractable.position["G43.919"])
+
+
+@pytest.fixture(scope="module")
 def psoriasis(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real L40 (psoriasis) and O45 (abruptio placentae) codes, with their inclusion terms."""
     return real_index(tmp_path_factory, "psoriasis", ("L40", "O45"))

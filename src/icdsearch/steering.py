@@ -200,8 +200,9 @@ DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos", "mellitus", "associated"
 # "unspecified site" and the like say what is *not* specified; "not elsewhere classified" (NEC) says only
 # that no other code takes it ("Fatty (change of) liver, not elsewhere classified" is the code of a fatty liver).
 # "Without foreign body" ends there: the site follows ("Laceration without foreign body of scalp"); "unspecified
-# as acute or chronic", "not specified as traumatic" and the like say what the record does not say.
-_UNASKED = re.compile(r"\bwithout foreign body\b|\bwithout\b(?:(?!\bwith\b).)*|\b(?:un|not )specified as\b[^,]*|"
+# as acute or chronic", "not specified as traumatic" and the like say what the record does not say; so does
+# "not intractable", ICD-10-CM's default for a migraine or an epilepsy not documented as intractable.
+_UNASKED = re.compile(r"\bwithout foreign body\b|\bwithout\b(?:(?!\bwith\b).)*|\b(?:un|not )specified as\b[^,]*|\bnot intractable\b|"
                       r"\bunspecified (site|part|organism|species|severity|stage|trimester|type)\b|"
                       r"\bnot elsewhere classified\b|\bNEC\b", re.IGNORECASE)
 #: The intent a poisoning or toxic effect is coded with when none is documented (ICD-10-CM guideline
