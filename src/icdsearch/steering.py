@@ -20,8 +20,9 @@ a code gives way to its header when the query says none of the words it adds (:f
 "family history of cancer" is Z80, not Z80.9 "..., unspecified"). Across categories, a description that says exactly
 what the query says comes first (:func:`prefer_exact`: "depression" is F32.A), and a query about a history
 ("hx of breast cancer", "family hx of colon cancer") is answered by the codes that record one
-(:func:`prefer_history`), and a query naming no newborn, pregnancy or congenital condition by a code meant for
-anybody (:func:`prefer_unrestricted`: "diverticulitis" is K57, not Q43.8). With no encounter named, siblings are answered by the initial encounter. Titles
+(:func:`prefer_history`), and a query naming no newborn, pregnancy or congenital condition by a code
+meant for anybody (:func:`prefer_unrestricted`: "diverticulitis" is K57, not Q43.8). With no encounter
+named, siblings are answered by the initial encounter. Titles
 are read by ICD-10-CM's conventions (:func:`wordings`): words in parentheses are nonessential, brackets hold
 synonyms, "and" means "and/or", "not elsewhere classified" asks nothing. What a record leaves unsaid takes
 ICD-10-CM's default (:func:`named_defaults`): a poisoning is accidental, a diabetes type 2
@@ -202,7 +203,8 @@ DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos", "mellitus", "associated"
 # "Without foreign body" ends there: the site follows ("Laceration without foreign body of scalp"); "unspecified
 # as acute or chronic", "not specified as traumatic" and the like say what the record does not say; so does
 # "not intractable", ICD-10-CM's default for a migraine or an epilepsy not documented as intractable.
-_UNASKED = re.compile(r"\bwithout foreign body\b|\bwithout\b(?:(?!\bwith\b).)*|\b(?:un|not )specified as\b[^,]*|\bnot intractable\b|"
+_UNASKED = re.compile(r"\bwithout foreign body\b|\bwithout\b(?:(?!\bwith\b).)*|\b(?:un|not )specified as\b[^,]*|"
+                      r"\bnot intractable\b|"
                       r"\bunspecified (site|part|organism|species|severity|stage|trimester|type)\b|"
                       r"\bnot elsewhere classified\b|\bNEC\b", re.IGNORECASE)
 #: The intent a poisoning or toxic effect is coded with when none is documented (ICD-10-CM guideline
@@ -489,16 +491,16 @@ def prefer_unrestricted(ranked: Sequence[int], named: frozenset[str], query: fro
                         code: Callable[[int], str], wordings: Callable[[int], Sequence[frozenset[str]]],
                         window: int = GENERAL_WINDOW) -> list[int]:
     """A first answer that is for a group the query does not name (a newborn's, a pregnancy's, a congenital
-    condition's) gives way to the best-ranked code among the first ``window`` that is for no group but those
-    the query names ("pregnancy complication" is an O code, not P01.9 "Newborn affected by maternal
-    complication of pregnancy") and has a
-    wording that says every query word and is not the other half of the choice ("acquired", where "(acquired)"
-    is not a nonessential modifier): "skin infection" is L08.9
-    "Local infection of the skin and subcutaneous tissue, unspecified", not P39.4 "Neonatal skin infection";
-    "diverticulitis" a K57 code, not Q43.8's "Congenital diverticulitis, colon"; "scoliosis" M41.9, not
-    Q67.5's "Congenital scoliosis NOS". ``named``: :func:`population_intent` of the query; ``query``: its
-    tokens. A query with no rival keeps its answer ("transient tachypnea" is still P22.1 "Transient
-    tachypnea of newborn": R06.82 "Tachypnea, not elsewhere classified" does not say "transient")."""
+    condition's) gives way to the best-ranked code among the first ``window`` that is for no group but
+    those the query names and has a wording that says every query word, unless each such wording is the
+    other half of the choice ("acquired"; a nonessential "(acquired)" leaves a wording without it).
+    "skin infection" is L08.9 "Local infection of the skin and subcutaneous tissue, unspecified", not P39.4
+    "Neonatal skin infection"; "diverticulitis" a K57 code, not Q43.8's "Congenital diverticulitis, colon";
+    "scoliosis" M41.9, not Q67.5's "Congenital scoliosis NOS"; "diabetes in pregnancy" an O24 code, not
+    P70.1 "Newborn affected by maternal diabetes mellitus". A query with no such rival keeps its answer
+    ("transient tachypnea" is still P22.1 "Transient tachypnea of newborn": R06.82 "Tachypnea, not
+    elsewhere classified" does not say "transient"). ``named``: :func:`population_intent` of the query;
+    ``query``: its tokens; ``wordings(i)``: the tokens of code i's description and other wordings."""
     if not ranked or not query:
         return list(ranked)
     lead = ranked[0]
