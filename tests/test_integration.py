@@ -289,3 +289,12 @@ def test_export_without_the_per_channel_model_gets_it_without_torch(minilm_store
     texts = ["high blood pressure", "sprained right ankle, first visit"]
     assert np.allclose(OnnxEmbedder(spec, old, quantized=True).embed_queries(texts),
                        load_embedder(spec, "onnx-int8").embed_queries(texts), atol=1e-6)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("enlarged heart", "I51.7"),  # Cardiomegaly
+    ("brain bleed", "I61.9"),  # the index's "Hemorrhage, brain": nontraumatic intracerebral
+    ("low testosterone", "E29.1"),  # Testicular hypofunction
+])
+def test_lay_words_the_data_does_not_say(minilm_store: Path, subset_codes: CodeSet, text: str, expected: str) -> None:
+    assert search(text, k=5, codes=subset_codes, store=str(minilm_store), billable_only=True)[0].code == expected

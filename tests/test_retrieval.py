@@ -67,6 +67,13 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("intentional tylenol overdose", "intentional self-harm 4-aminophenol derivatives poisoning"),
     ("salter harris type 2 fracture", "salter-harris type II fracture"),
     ("Salter-Harris 4 of the left distal radius", "salter-harris type IV of the left distal radius"),
+    ("smoker's cough", "simple chronic bronchitis"),  # not "smoker" (nicotine dependence) and a stray "'s cough"
+    ("tailbone pain", "coccygodynia"),  # the longer term wins over "tailbone" (sacral region)
+    ("pressure ulcer of tailbone", "pressure ulcer of sacral region"),
+    ("thrush", "oral thrush"),  # B37.0's inclusion term, the index's "Thrush (oral)"
+    ("oral thrush", "oral thrush"),  # listed as itself, so not "oral oral thrush"
+    ("vaginal thrush", "candidiasis of vulva and vagina"),
+    ("toothache", "toothache"),  # K08.89's own inclusion term "Toothache NOS"
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
