@@ -1,6 +1,6 @@
 """Speed benchmark: the reference (how a user would do it without icdsearch) and icdsearch, in one run.
 
-    python scripts/bench.py            # about 40 minutes on 2 cores; writes BENCHMARKS.md's speed and growth sections
+    python scripts/bench.py            # 30-40 minutes on 2 cores; writes BENCHMARKS.md's speed and growth sections
 
 Reference: Chroma's own SentenceTransformerEmbeddingFunction with the bundled all-MiniLM-L6-v2 on an l2
 collection, documents added in batches of the client's max batch size (the tutorial way), and a
