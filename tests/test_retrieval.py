@@ -1050,6 +1050,35 @@ def test_a_fracture_of_no_named_cause_is_an_injury(fractures: LexicalIndex, quer
 
 
 @pytest.fixture(scope="module")
+def dislocations(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real dislocation codes: the shoulder's injury (S43.00-), recurrent (M24.41-) and pathological
+    (M24.31-) ones, and the lens (H27.1-)."""
+    return real_index(tmp_path_factory, "dislocations", ("S43.00", "M24.41", "M24.31", "H27.1"))
+
+
+@pytest.mark.parametrize("query, expected", [
+    # "dislocated" and no cause: the injury first, before the recurrent and the pathological dislocation
+    ("dislocated shoulder", ["S43.006A", "M24.419", "M24.319"]),
+    ("shoulder subluxation", ["S43.006A", "M24.419", "M24.319"]),
+    # a cause named: the ranking stays
+    ("recurrent dislocation of shoulder", ["M24.419", "M24.319", "S43.006A"]),
+    ("pathological dislocation of the shoulder", ["M24.419", "M24.319", "S43.006A"]),
+    ("shoulder keeps dislocating again", ["M24.419", "M24.319", "S43.006A"]),
+])
+def test_a_dislocation_of_no_named_cause_is_an_injury(dislocations: LexicalIndex, query: str,
+                                                      expected: list[str]) -> None:
+    at = [dislocations.position[c] for c in ("M24.419", "M24.319", "S43.006A")]
+    assert [dislocations.codes[i] for i in prefer_traumatic_fracture(at, query, dislocations.descriptions.__getitem__)] \
+        == expected
+
+
+def test_a_dislocation_that_is_no_joints_keeps_its_place(dislocations: LexicalIndex) -> None:
+    # the first code says a dislocation of no other cause: the lens's, not an injury of a joint ranked below
+    at = [dislocations.position[c] for c in ("H27.10", "M24.419", "S43.006A")]
+    assert prefer_traumatic_fracture(at, "dislocated lens", dislocations.descriptions.__getitem__) == at
+
+
+@pytest.fixture(scope="module")
 def climbs(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real codes under headers that a query may say all of, or not."""
     return real_index(tmp_path_factory, "climbs", ("Z80", "R07", "E03", "S23.1", "R30"))

@@ -26,8 +26,8 @@ named, siblings are answered by the initial encounter. Titles
 are read by ICD-10-CM's conventions (:func:`wordings`): words in parentheses are nonessential, brackets hold
 synonyms, "and" means "and/or", "not elsewhere classified" asks nothing. What a record leaves unsaid takes
 ICD-10-CM's default (:func:`named_defaults`): a poisoning is accidental, a diabetes type 2
-(:func:`prefer_default_type`), a fracture closed, displaced and, of no named cause, an injury
-(:func:`prefer_traumatic_fracture`).
+(:func:`prefer_default_type`), a fracture closed, displaced and, of no named cause, an injury, and so a
+dislocation (:func:`prefer_traumatic_fracture`).
 
 Pure functions over arrays built at ingest (:func:`variant_table`), no model and no store.
 """
@@ -423,18 +423,39 @@ _FRACTURE_CAUSE_QUERY = re.compile(r"\b(?:patholog|stress|fatigue|march|insuffic
                                    r"tumou?r|cancer|malignan|metasta|disease)", re.IGNORECASE)
 
 
+#: A dislocation that is not an injury: ICD-10-CM's index codes a dislocation NOS of a joint as an injury
+#: ("Dislocation, shoulder S43.006"), a recurrent, pathological or developmental one only when said so.
+_NONTRAUMATIC_DISLOCATION = re.compile(r"\b(?:recurrent|pathological|habitual|developmental|congenital|paralytic|"
+                                       r"old)\b", re.IGNORECASE)
+_DISLOCATION_CAUSE_QUERY = re.compile(r"\b(?:recurr|patholog|habitual|developmental|congenit|paralytic|old\b|"
+                                      r"chronic|repeat|again|lax|disease|dysplas)", re.IGNORECASE)
+#: (what the query says, what an injury code's description says, what a code of another cause says, what
+#: in a query names a cause)
+_INJURIES = (
+    (re.compile(r"\bfractur", re.IGNORECASE), re.compile(r"\bfracture", re.IGNORECASE), _NONTRAUMATIC_FRACTURE,
+     _FRACTURE_CAUSE_QUERY),
+    (re.compile(r"\b(?:dislocat|sublux)", re.IGNORECASE), re.compile(r"\b(?:dislocation|subluxation)", re.IGNORECASE),
+     _NONTRAUMATIC_DISLOCATION, _DISLOCATION_CAUSE_QUERY),
+)
+
+
 def prefer_traumatic_fracture(ranked: Sequence[int], text: str, description: Callable[[int], str],
                               window: int = GENERAL_WINDOW) -> list[int]:
     """A query that says "fracture" and no cause ("broken right ankle" once expanded) is answered first by
     the best-ranked injury fracture among the first ``window`` codes, ahead of the pathological or stress
     fractures and the codes that say no fracture at all ranked above it ("Pathological fracture, right
-    ankle", "Crushing injury of left little finger"); a query naming a cause keeps the ranking."""
-    if not re.search(r"\bfractur", text, re.IGNORECASE) or _FRACTURE_CAUSE_QUERY.search(text):
-        return list(ranked)
-    for place, index in enumerate(ranked[:window]):
-        words = description(index)
-        if re.search(r"\bfracture", words, re.IGNORECASE) and not _NONTRAUMATIC_FRACTURE.search(words):
-            return [index, *ranked[:place], *ranked[place + 1:]] if place else list(ranked)
+    ankle", "Crushing injury of left little finger"); a query naming a cause keeps the ranking. A
+    dislocation likewise: "dislocated shoulder" is S43.006A, not M24.419 "Recurrent dislocation,
+    unspecified shoulder", and "dislocated lens" stays H27.10, the first code saying a dislocation of no
+    other cause."""
+    for query, says, other_cause, cause in _INJURIES:
+        if not query.search(text) or cause.search(text):
+            continue
+        for place, index in enumerate(ranked[:window]):
+            words = description(index)
+            if says.search(words) and not other_cause.search(words):
+                return [index, *ranked[:place], *ranked[place + 1:]] if place else list(ranked)
+        break
     return list(ranked)
 
 
