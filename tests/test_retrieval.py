@@ -74,6 +74,7 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("oral thrush", "oral thrush"),  # listed as itself, so not "oral oral thrush"
     ("vaginal thrush", "candidiasis of vulva and vagina"),
     ("toothache", "toothache"),  # K08.89's own inclusion term "Toothache NOS"
+    ("ex-smoker", "personal history of nicotine dependence"),  # not "ex-" + "smoker" (nicotine dependence)
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
