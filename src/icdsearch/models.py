@@ -477,6 +477,21 @@ _PROBE_TEXTS = [
 ]
 
 
+def session_options() -> Any:
+    """The onnxruntime settings every ONNX embedder runs with (``$ICDSEARCH_THREADS`` threads, else all cores)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(os.environ.get("ICDSEARCH_THREADS", 0)) or (os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    # Worker threads sleep as soon as a run ends instead of spinning for more work: a query's embedding
+    # is followed at once by Chroma's search, which needs those cores (spinning made the two HNSW
+    # searches of a hybrid query 2-3 ms slower; it gains an ingest about 2 %).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return options
+
+
 class OnnxEmbedder(Embedder):
     """The exported model on onnxruntime, tokenized by `tokenizers`: no torch import (the query path)."""
 
@@ -491,16 +506,8 @@ class OnnxEmbedder(Embedder):
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(int(config["max_seq_length"]))
         self._tokenizer.enable_padding(pad_id=int(config["pad_id"]), pad_token=str(config["pad_token"]))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(os.environ.get("ICDSEARCH_THREADS", 0)) or (os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        # Worker threads sleep as soon as a run ends instead of spinning for more work: a query's embedding
-        # is followed at once by Chroma's search, which needs those cores (spinning made the two HNSW
-        # searches of a hybrid query 2-3 ms slower; it gains an ingest about 2 %).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
         model = directory / (INT8_FILE if quantized else "model.onnx")
-        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(model), session_options(), providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
