@@ -75,6 +75,9 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("vaginal thrush", "candidiasis of vulva and vagina"),
     ("toothache", "toothache"),  # K08.89's own inclusion term "Toothache NOS"
     ("ex-smoker", "personal history of nicotine dependence"),  # not "ex-" + "smoker" (nicotine dependence)
+    ("missed period", "amenorrhea"),
+    ("missed abortion", "missed abortion"),  # O02.1's own words: only the whole term "missed period" expands
+    ("deaf-mute", "deaf-mute"),  # "deaf" is a whole word only
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
