@@ -283,10 +283,9 @@ def main() -> int:
         "in the same run): fp32 embedding is near the machine's limit, and no batching or thread setting makes "
         "it 3x faster. The reference's torch model is no slower per text, so the ratio "
         "stays near 1 whatever the batching. The default ONNX fp32 backend keeps the reference's accuracy "
-        f"({backend_diff:+.1f} points, row above); what would close the gap changes the vectors more: dynamic "
-        "int8 is opt-in (`--backend onnx-int8`) because it costs more than 0.5 points of exact match (int8 "
-        "section below, `make bench-int8`). The embedding cache makes a second store or code-set version "
-        "cheap, not the first ingest.",
+        f"({backend_diff:+.1f} points, row above). int8 (`--backend onnx-int8`, opt-in) keeps the exact match "
+        "within 0.5 points and embeds 1.5-2.6x faster (int8 section below, `make bench-int8`), which is not 3x "
+        "either. The embedding cache makes a second store or code-set version cheap, not the first ingest.",
         f"- **Query from a fresh process.** `import chromadb` alone takes {import_wall:.2f} s and {import_peak:.0f} "
         f"MiB in a fresh process here; opening the two collections through it and answering one vector query "
         f"each (no model, no BM25) takes {open_wall:.2f} s and {open_peak:.0f} MiB, Chroma holding both HNSW "

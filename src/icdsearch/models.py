@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelLoadError, UnknownModel
+from .quantize import SCHEME as QUANTIZE_SCHEME
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 HASH_MODEL = "hash-bow-256"
@@ -269,8 +270,8 @@ class SentenceTransformerEmbedder(Embedder):
 # ---------------------------------------------------------------------------------------------------------
 # ONNX Runtime backend: the model exported once (torch needed then), run with onnxruntime + tokenizers.
 
-#: Backends: "torch" runs sentence-transformers; "onnx" an fp32 export; "onnx-int8" a dynamically
-#: quantized export (smaller, faster, vectors a little different: measure before you rely on it).
+#: Backends: "torch" runs sentence-transformers; "onnx" an fp32 export; "onnx-int8" its int8 rewrite
+#: (:mod:`icdsearch.quantize`: faster, vectors a little different, `make bench-int8` measures how much).
 BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "onnx"
 EXPORT_FORMAT = 1
@@ -279,12 +280,13 @@ EXPORT_FORMAT = 1
 #: file instead of holding the whole model in memory twice while the session is made (peak ~140 -> ~55 MiB).
 EXPORT_LAYOUT = 2
 WEIGHTS_FILE = "model.onnx.data"
-#: The int8 model: dynamic quantization of the fp32 export with one scale per output channel and 7-bit
-#: weights ("reduce range", which keeps AVX2's 16-bit pairwise sums from saturating). Against fp32 it loses
-#: less than half the benchmark exact match that one scale per tensor lost, at the same speed (`make
-#: bench-int8`). Collections record :data:`INT8_SCHEME`; one embedded with an earlier scheme must be rebuilt.
-INT8_FILE = "model.int8-per-channel.onnx"
-INT8_SCHEME = "dynamic int8, per-channel, reduce-range"
+#: The int8 model (:mod:`icdsearch.quantize`): one scale per token, computed at run time, so a text's vector
+#: is the same in any batch; smoothed activations; one scale per output channel and 7-bit weights, exact on
+#: every x86 host. Collections record :data:`INT8_SCHEME`; one embedded with an earlier scheme must be rebuilt.
+INT8_FILE = "model.int8-per-token.onnx"
+INT8_SCHEME = QUANTIZE_SCHEME
+#: int8 models of earlier schemes (per tensor; then per channel with one scale per batch), removed on upgrade.
+_EARLIER_INT8_FILES = ("model.int8.onnx", "model.int8-per-channel.onnx")
 
 
 class ExportUnsupported(Exception):
@@ -360,7 +362,6 @@ def export_onnx(spec: ModelSpec) -> Path:
                               "embedding": {0: "batch"}},
                 opset_version=17, dynamo=False,
             )
-        _quantize(work)
         _externalize_weights(work)
         tokenizer = model.tokenizer
         tokenizer.backend_tokenizer.save(str(work / "tokenizer.json"))
@@ -371,6 +372,7 @@ def export_onnx(spec: ModelSpec) -> Path:
                   if hasattr(model, "get_embedding_dimension") else model.get_sentence_embedding_dimension()),
                   "torch": torch.__version__}
         (work / "export.json").write_text(json.dumps(config, indent=2))
+        _quantize(work)  # calibrated on the fp32 export, through its tokenizer
         # Check both exports against torch on real descriptions before anyone uses them.
         probe = _PROBE_TEXTS
         reference = model.encode(probe, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
@@ -392,32 +394,26 @@ def export_onnx(spec: ModelSpec) -> Path:
 
 
 def _quantize(directory: Path) -> None:
-    """Write :data:`INT8_FILE` from the directory's fp32 ``model.onnx`` (onnxruntime's quantizer, no torch),
+    """Write :data:`INT8_FILE` from the directory's fp32 ``model.onnx`` (:mod:`icdsearch.quantize`, no torch),
     atomically: a reader sees no file or a complete one."""
-    import logging
-
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from .quantize import quantize
 
     partial = directory / f".{INT8_FILE}.tmp"
     partial.unlink(missing_ok=True)
-    level = logging.getLogger().level
-    logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing": the result is checked instead
-    try:
-        quantize_dynamic(str(directory / "model.onnx"), str(partial), weight_type=QuantType.QInt8,
-                         per_channel=True, reduce_range=True)
-    finally:
-        logging.getLogger().setLevel(level)
+    tokenizer = _tokenizer(directory)
+    quantize(directory / "model.onnx", partial, lambda texts: _encode(tokenizer, texts))
     os.replace(partial, directory / INT8_FILE)
 
 
 def ensure_int8(directory: Path) -> None:
-    """Give an export made before the per-channel scheme its :data:`INT8_FILE`, quantized from its fp32
-    model (a few seconds, no torch); the per-tensor ``model.int8.onnx`` it replaces is removed."""
+    """Give an export made before the per-token scheme its :data:`INT8_FILE`, quantized from its fp32 model
+    (a few seconds, no torch); the int8 models of earlier schemes it replaces are removed."""
     if (directory / INT8_FILE).exists():
         return
     try:
         _quantize(directory)
-        (directory / "model.int8.onnx").unlink(missing_ok=True)
+        for earlier in _EARLIER_INT8_FILES:
+            (directory / earlier).unlink(missing_ok=True)
     except OSError as exc:
         raise ModelLoadError(f"cannot write the int8 model into {directory}: {exc}") from None
 
@@ -497,25 +493,39 @@ class OnnxEmbedder(Embedder):
 
     def __init__(self, spec: ModelSpec, directory: Path, quantized: bool = False) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         config = json.loads((directory / "export.json").read_text())
         super().__init__(spec, int(config["dimension"]))
         self.backend = "onnx-int8" if quantized else "onnx"
-        self.cache_label = "onnx-int8pc" if quantized else "onnx"  # the old per-tensor int8 vectors were "onnx-int8"
-        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self._tokenizer.enable_truncation(int(config["max_seq_length"]))
-        self._tokenizer.enable_padding(pad_id=int(config["pad_id"]), pad_token=str(config["pad_token"]))
+        # Earlier int8 schemes' vectors were cached as "onnx-int8" (per tensor) and "onnx-int8pc" (per channel).
+        self.cache_label = "onnx-int8pt" if quantized else "onnx"
+        self._tokenizer = _tokenizer(directory)
         model = directory / (INT8_FILE if quantized else "model.onnx")
         self._session = ort.InferenceSession(str(model), session_options(), providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        encoded = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+        feed = _encode(self._tokenizer, texts)
         return self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+
+
+def _tokenizer(directory: Path) -> Any:
+    """The export's tokenizer, truncating and padding as the model was exported."""
+    from tokenizers import Tokenizer
+
+    config = json.loads((directory / "export.json").read_text())
+    tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    tokenizer.enable_truncation(int(config["max_seq_length"]))
+    tokenizer.enable_padding(pad_id=int(config["pad_id"]), pad_token=str(config["pad_token"]))
+    return tokenizer
+
+
+def _encode(tokenizer: Any, texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """The model's input arrays for one batch."""
+    encoded = tokenizer.encode_batch(list(texts))
+    return {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
 
 
 def _quiet_transformers() -> None:
