@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from benchmarks_md import write_section
 from icdsearch import ModelMismatch, ingest
 from icdsearch.codeset import default_code_set
-from icdsearch.evaluate import evaluate
+from icdsearch.evaluate import evaluate, load_dataset
 from icdsearch.models import INT8_SCHEME, cache_dir, load_embedder, resolve_model
 
 
@@ -43,6 +43,27 @@ def _throughput(n: int = 2000) -> dict[str, float]:
     return out
 
 
+def _query_latency(n: int = 300) -> dict[str, tuple[float, float, float]]:
+    """Per backend: one query embedded at a time (p50, p99 ms) and a batch of them (ms a query)."""
+    queries = [q.text for q in load_dataset("benchmark").queries][:n]
+    spec = resolve_model(None)
+    out = {}
+    for backend in ("onnx", "onnx-int8"):
+        embedder = load_embedder(spec, backend)
+        embedder.embed_queries(queries[:20])  # warm
+        times = []
+        for query in queries:
+            started = time.perf_counter()
+            embedder.embed_queries([query])
+            times.append(1000 * (time.perf_counter() - started))
+        started = time.perf_counter()
+        embedder.embed_queries(queries)
+        batched = 1000 * (time.perf_counter() - started) / n
+        times.sort()
+        out[backend] = (times[n // 2], times[int(n * 0.99)], batched)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--int8-store", default=None)
@@ -50,6 +71,7 @@ def main() -> int:
     args = parser.parse_args()
     int8_store = args.int8_store or str(cache_dir() / "bench-int8-store")
     speed = _throughput()
+    latency = _query_latency()
     started = time.perf_counter()
     try:
         report = ingest(store=int8_store, backend="onnx-int8")
@@ -61,7 +83,11 @@ def main() -> int:
              f"{ingest_s:.0f} s; 0 means the int8 store was already complete). int8: {INT8_SCHEME}.", "",
              f"- Embedding speed, {speed['n']:,} descriptions drawn at random (seed 7), batches of 32: fp32 "
              f"{speed['onnx']:.0f} / s, int8 {speed['onnx-int8']:.0f} / s ({speed['onnx-int8'] / speed['onnx']:.2f}x). "
-             f"Cosine of int8 to fp32 vectors: mean {speed['mean']:.4f}, min {speed['min']:.4f}.", "",
+             f"Cosine of int8 to fp32 vectors: mean {speed['mean']:.4f}, min {speed['min']:.4f}.",
+             "- Query embedding, 300 benchmark rephrasings: one at a time p50 / p99 fp32 "
+             f"{latency['onnx'][0]:.2f} / {latency['onnx'][1]:.2f} ms, int8 {latency['onnx-int8'][0]:.2f} / "
+             f"{latency['onnx-int8'][1]:.2f} ms; in one batch fp32 {latency['onnx'][2]:.2f} ms a query, int8 "
+             f"{latency['onnx-int8'][2]:.2f}.", "",
              "| mode | fp32 ONNX exact % | int8 ONNX exact % | difference (points) | within 0.5 points |", "|---|---|---|---|---|"]
     kept = []
     for mode in ("dense", "hybrid"):
