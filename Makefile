@@ -47,7 +47,7 @@ bench-accuracy: install
 bench-growth: install
 	$(BIN)/python scripts/bench_growth.py
 
-# int8 vs fp32 exact match on the benchmark (an int8 ingest, about 8 minutes, then two evaluations); BENCHMARKS.md.
+# int8 (the default) vs fp32 exact match on the benchmark (an fp32 ingest, about 8 minutes, then the evaluations; needs `make demo`); BENCHMARKS.md.
 bench-int8: install
 	$(BIN)/python scripts/bench_int8.py
 

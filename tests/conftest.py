@@ -81,7 +81,7 @@ def subset_codes() -> CodeSet:
 @pytest.fixture(scope="session")
 def minilm_store(tmp_path_factory: pytest.TempPathFactory, subset_codes: CodeSet, model_cache: Path) -> Path:
     """A store with the bundled MiniLM's collection of the chapter 4 + 9 subset, ingested once per session
-    (default backend: ONNX, exported into the session's cache)."""
+    (default backend: int8 ONNX, exported into the session's cache)."""
     from icdsearch import ingest
 
     path = tmp_path_factory.mktemp("minilm") / "store"

@@ -153,13 +153,21 @@ def test_console_script_runs_in_a_fresh_process(minilm_store: Path) -> None:
     assert bad.stderr.strip().startswith("Error: the query is empty") and "Traceback" not in bad.stderr
 
 
-def test_default_backend_is_onnx_and_matches_torch(minilm_store: Path, subset_codes: CodeSet) -> None:
+def test_default_backend_is_int8_onnx_and_its_fp32_export_matches_torch(minilm_store: Path,
+                                                                         subset_codes: CodeSet) -> None:
     from icdsearch.evaluate import load_dataset
-    from icdsearch.models import INT8_FILE, export_dir, load_embedder, resolve_model
+    from icdsearch.models import INT8_FILE, INT8_SCHEME, export_dir, load_embedder, resolve_model
+    from icdsearch.query import open_collection
 
     info = collection_info("all-MiniLM-L6-v2--icd10cm-fy2026-april-ch04-ch09", store=str(minilm_store))
-    assert info.metadata["backend"] == "onnx" and "int8_scheme" not in info.metadata
+    assert info.metadata["backend"] == "onnx-int8" and info.metadata["int8_scheme"] == INT8_SCHEME
     spec = resolve_model(None)
+    # A query is embedded by the collection's backend: a stored description typed as a query gets its stored vector.
+    _, collection, _ = open_collection(None, subset_codes, str(minilm_store))
+    picked = [c for c in subset_codes][:: max(1, len(subset_codes) // 40)]
+    stored = collection.vectors([c.code for c in picked])
+    typed = load_embedder(spec, "onnx-int8").embed_queries([c.description for c in picked])
+    assert min(float(stored[c.code] @ v) for c, v in zip(picked, typed)) >= 0.999
     assert {"model.onnx", "model.onnx.data", INT8_FILE, "tokenizer.json", "export.json"} <= {
         p.name for p in export_dir(spec).iterdir()}
     texts = [q.text for q in load_dataset().queries][:300]
@@ -295,9 +303,39 @@ def test_export_without_the_per_token_model_gets_it_without_torch(minilm_store: 
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
     assert (old / INT8_FILE).exists() and not (old / "model.int8-per-channel.onnx").exists()
+    # The earlier scheme's cosine to torch is replaced by today's int8 model's to the fp32 export.
+    config = json.loads((old / "export.json").read_text())
+    assert "min_cosine_vs_torch_onnx-int8" not in config and 0.99 < config["min_cosine_int8_vs_onnx"] < 1.0
     texts = ["high blood pressure", "sprained right ankle, first visit"]
     assert np.allclose(OnnxEmbedder(spec, old, quantized=True).embed_queries(texts),
                        load_embedder(spec, "onnx-int8").embed_queries(texts), atol=1e-6)
+
+
+def test_default_is_fp32_for_a_model_whose_int8_export_disagrees(minilm_store: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """int8 is vouched for by the benchmark on the bundled model only: an export whose int8 model strays from
+    torch (min cosine below INT8_MIN_COSINE) gets fp32 ONNX unless int8 is asked for."""
+    import shutil
+
+    from icdsearch.models import INT8_MIN_COSINE, cache_dir, embedder_for_ingest, export_dir, load_embedder, resolve_model
+
+    spec = resolve_model(None)
+    assert embedder_for_ingest(spec).backend == "onnx-int8"
+    shutil.copytree(cache_dir() / "onnx", tmp_path / "cache" / "onnx")
+    monkeypatch.setenv("ICDSEARCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("ICDSEARCH_BACKEND", raising=False)
+    config_file = export_dir(spec) / "export.json"
+    config = json.loads(config_file.read_text())
+    config["min_cosine_vs_torch_onnx-int8"] = INT8_MIN_COSINE - 0.01
+    config_file.write_text(json.dumps(config))
+    load_embedder.cache_clear()
+    try:
+        assert embedder_for_ingest(spec).backend == "onnx"
+        assert embedder_for_ingest(spec, "onnx-int8").backend == "onnx-int8"  # asked for: kept
+        monkeypatch.setenv("ICDSEARCH_BACKEND", "onnx-int8")
+        assert embedder_for_ingest(spec).backend == "onnx-int8"
+    finally:
+        load_embedder.cache_clear()
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -51,8 +51,8 @@ def codes_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def backend_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--backend", type=click.Choice(["onnx", "onnx-int8", "torch"]), default=None,
-                        help="How a new collection is embedded: ONNX Runtime (default; exported once from the "
-                             "model), its int8 quantization, or torch (env ICDSEARCH_BACKEND).")(func)
+                        help="How a new collection is embedded: ONNX Runtime in fp32 (exported once from the "
+                             "model), its int8 quantization (default), or torch (env ICDSEARCH_BACKEND).")(func)
 
 
 def _store(store_path: str | None, host: str | None, port: int | None) -> Any:

@@ -98,7 +98,7 @@ def ingest(
 ) -> IngestReport:
     """Embed every code of ``codes`` ("all", "billable", a CMS/CSV file, or a CodeSet) with ``model``.
 
-    ``backend`` ("onnx", "onnx-int8", "torch"; default onnx, or ``$ICDSEARCH_BACKEND``) applies to a new
+    ``backend`` ("onnx", "onnx-int8", "torch"; default onnx-int8, or ``$ICDSEARCH_BACKEND``) applies to a new
     collection; an existing one keeps the backend it was made with (change it with ``rebuild=True``).
     """
     started = time.perf_counter()
