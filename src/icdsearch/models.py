@@ -274,7 +274,8 @@ class SentenceTransformerEmbedder(Embedder):
 #: (:mod:`icdsearch.quantize`: faster, vectors a little different, `make bench-int8` measures how much).
 BACKENDS = ("torch", "onnx", "onnx-int8")
 #: int8 is the default: on the rebuilt benchmark it keeps the exact match within 0.5 points of
-#: sentence-transformers fp32 (`make bench` measures both) and embeds 1.5-2.6x faster.
+#: sentence-transformers fp32 (`make bench` measures both); it embeds 1.5-2.6x faster where the CPU has VNNI,
+#: about as fast as fp32 on an AVX2-only one (BENCHMARKS.md).
 DEFAULT_BACKEND = "onnx-int8"
 #: A model whose int8 export agrees less than this with torch on the export's probe texts (min cosine) gets
 #: fp32 ONNX by default instead: the benchmark that vouches for int8 ran on the bundled model only.
