@@ -199,15 +199,6 @@ for collection in (main, store.open(synonym_collection_name(main.name))):
 """
 
 
-def cpu_vnni() -> bool:
-    """Whether this CPU has int8 dot-product instructions (AVX-512 VNNI or AVX-VNNI)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_vnni" in flags or "avx_vnni" in flags
-
-
 def peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Wall seconds, this child's peak RSS in MiB (GNU time), and its stdout."""
     result = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], capture_output=True, text=True, env=env)
@@ -319,7 +310,7 @@ def main() -> int:
         f"{100 * parts['fp32_model_gflops'] / parts['gemm_gflops']:.0f} % of what one large fp32 matrix multiply "
         f"reaches with the same runtime and threads ({parts['gemm_gflops']:.0f} GFLOP/s, in turns with the "
         "embedding): fp32 is near the machine's limit. int8 (quantize.py) is what is left, and "
-        + ("this CPU has VNNI (int8 dot products in one instruction), which int8 uses. " if cpu_vnni() else
+        + ("this CPU has VNNI (int8 dot products in one instruction), which int8 uses. " if MACHINE.cpu_vnni() else
            "this CPU has no VNNI (AVX2 only: int8 products go through 16-bit pairwise sums), so int8 gains at "
            "most about 2x over fp32 here. ")
         + "The reference's torch model is no slower per text than "

@@ -18,6 +18,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from bench_machine import cpu_vnni
 from benchmarks_md import write_section
 from icdsearch import ModelMismatch, ingest
 from icdsearch.codeset import default_code_set
@@ -82,7 +83,8 @@ def main() -> int:
     except ModelMismatch:  # a store made with another backend
         report = ingest(store=fp32_store, backend="onnx", rebuild=True)
     ingest_s = time.perf_counter() - started
-    lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores) "
+    lines = [f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, "
+             f"{'with' if cpu_vnni() else 'no'} VNNI) "
              f"by `python scripts/bench_int8.py` (fp32 ingest this run: {report.embedded:,} codes embedded in "
              f"{ingest_s:.0f} s; 0 means the fp32 store was already complete). int8: {INT8_SCHEME}.", "",
              f"- Embedding speed, {speed['n']:,} descriptions drawn at random (seed 7), batches of 32: fp32 "

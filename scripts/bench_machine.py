@@ -17,6 +17,15 @@ from typing import Any
 import numpy as np
 
 
+def cpu_vnni() -> bool:
+    """Whether this CPU has int8 dot-product instructions (AVX-512 VNNI or AVX-VNNI)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
 def gemm_gflops(rows: int = 4096, inner: int = 384, cols: int = 1536, runs: int = 12) -> float:
     """Best GFLOP/s of one fp32 MatMul of a (rows x inner) activation by an (inner x cols) weight, the shape
     of the model's feed-forward layer for a batch of 32 texts of 128 tokens."""
