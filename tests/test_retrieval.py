@@ -1054,6 +1054,52 @@ def test_a_fracture_of_no_named_cause_is_an_injury(fractures: LexicalIndex, quer
 
 
 @pytest.fixture(scope="module")
+def ankles(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real codes around an ankle fracture: pathological ones of the ankle (M84.47-), S82 with S82.89 (its
+    inclusion term "Fracture of ankle NOS"), fractures of the foot (S92: "..., except ankle")."""
+    return real_index(tmp_path_factory, "ankles", ("M84.47", "S82", "S92"))
+
+
+def _deep(index: LexicalIndex, query: str, ranked: list[str], window: int = 2) -> list[str]:
+    at = [index.position[c] for c in ranked]
+    wordings = lambda i: (index.said(i), *index.wording_qualifiers(i))  # noqa: E731 - as Retriever._wordings
+    out = prefer_traumatic_fracture(at, query, index.descriptions.__getitem__, window,
+                                    deep=(wordings, index.query_words(query)))
+    return [index.codes[i] for i in out]
+
+
+@pytest.mark.parametrize("query, expected", [
+    # no injury fracture within the window: the first one further down that names the ankle, by its
+    # inclusion term, not the foot's ranked before it
+    ("fracture of right ankle", ["S82.89", "M84.471", "M84.471A", "S92.901"]),
+    ("fracture of my right ankle", ["S82.89", "M84.471", "M84.471A", "S92.901"]),
+    # a cause named: the ranking stays
+    ("pathological fracture of right ankle", ["M84.471", "M84.471A", "S92.901", "S82.89"]),
+])
+def test_an_injury_fracture_further_down_is_taken_when_it_names_the_site(ankles: LexicalIndex, query: str,
+                                                                          expected: list[str]) -> None:
+    assert _deep(ankles, query, ["M84.471", "M84.471A", "S92.901", "S82.89"]) == expected
+
+
+def test_a_deep_injury_fracture_that_names_no_such_site_stays(ankles: LexicalIndex) -> None:
+    # the foot is the only injury fracture further down: "ankle" is not among its words
+    assert _deep(ankles, "fracture of right ankle", ["M84.471", "M84.471A", "S92.901"]) == \
+        ["M84.471", "M84.471A", "S92.901"]
+    # without ``deep``, nothing past the window is looked at
+    at = [ankles.position[c] for c in ("M84.471", "M84.471A", "S82.89")]
+    assert prefer_traumatic_fracture(at, "fracture of right ankle", ankles.descriptions.__getitem__, window=2) == at
+
+
+def test_a_fracture_code_that_leaves_out_the_querys_site_is_passed_over(ankles: LexicalIndex) -> None:
+    at = [ankles.position[c] for c in ("S92", "M84.473", "S82")]
+    out = prefer_traumatic_fracture(at, "fractured ankle", ankles.descriptions.__getitem__)
+    assert [ankles.codes[i] for i in out] == ["S82", "S92", "M84.473"]
+    # the same code for a site it does not leave out
+    out = prefer_traumatic_fracture(at, "fractured foot", ankles.descriptions.__getitem__)
+    assert [ankles.codes[i] for i in out] == ["S92", "M84.473", "S82"]
+
+
+@pytest.fixture(scope="module")
 def dislocations(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real dislocation codes: the shoulder's injury (S43.00-), recurrent (M24.41-) and pathological
     (M24.31-) ones, and the lens (H27.1-)."""

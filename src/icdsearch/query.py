@@ -417,13 +417,16 @@ class Retriever:
             fused = self._fuse(dense_rank, text, depth, allowed)
             indices = [position[c] for c in fused if c in position]
             if self.pipeline.steering:
-                named = named_defaults(text)
+                named, words = named_defaults(text), self.lexical.query_words(text)
+                # A fracture of no named cause is an injury even where the injury code ranks deep ("broken
+                # right ankle"); before steering, so that the query's side and encounter pick among its codes.
+                indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__,
+                                                    deep=(self._wordings, words))
                 indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
                                 limit=3 * max(k, GENERAL_WINDOW),  # the same first answers whatever k
                                 says=lambda i: self.lexical.qualifiers(i, named))
             indices = [i for i in indices if answerable is None or answerable[i]]
             if self.pipeline.steering:  # after the filter: the rules weigh the codes that can be answered
-                words = self.lexical.query_words(text)
                 indices = prefer_default_type(indices, named, codes, position,
                                               lambda i: answerable is None or bool(answerable[i]))
                 qualifiers = exact_wording_qualifiers(indices, words, lambda i: self.lexical.qualifiers(i, named),
@@ -432,7 +435,7 @@ class Retriever:
                 indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__)
                 indices = prefer_exact(indices, words, qualifiers)
                 indices = prefer_unrestricted(indices, population_intent(text), words, codes.__getitem__,
-                                              lambda i: (self.lexical.said(i), *self.lexical.wording_qualifiers(i)))
+                                              self._wordings)
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,
                                          said=self.lexical.said)
                 if not billable_only:  # among all codes, a header that the query says all of
@@ -443,6 +446,10 @@ class Retriever:
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)
+
+    def _wordings(self, index: int) -> tuple[frozenset[str], ...]:
+        """The words of code ``index``'s description, then of each of its other wordings (synonyms, ...)."""
+        return (self.lexical.said(index), *self.lexical.wording_qualifiers(index))
 
     def _hits(self, ranked: list[list[str]], bests: list[dict[str, tuple[float, str]]],
               vectors: np.ndarray) -> list[list[Hit]]:

@@ -440,23 +440,57 @@ _INJURIES = (
 
 
 def prefer_traumatic_fracture(ranked: Sequence[int], text: str, description: Callable[[int], str],
-                              window: int = GENERAL_WINDOW) -> list[int]:
+                              window: int = GENERAL_WINDOW,
+                              deep: tuple[Callable[[int], Sequence[frozenset[str]]], frozenset[str]] | None = None,
+                              ) -> list[int]:
     """A query that says "fracture" and no cause ("broken right ankle" once expanded) is answered first by
     the best-ranked injury fracture among the first ``window`` codes, ahead of the pathological or stress
     fractures and the codes that say no fracture at all ranked above it ("Pathological fracture, right
-    ankle", "Crushing injury of left little finger"); a query naming a cause keeps the ranking. A
+    ankle", "Crushing injury of left little finger"), unless it leaves out the query's site ("fractured ankle"
+    is not S92 "Fracture of foot and toe, except ankle"); a query naming a cause keeps the ranking. A
     dislocation likewise: "dislocated shoulder" is S43.006A, not M24.419 "Recurrent dislocation,
     unspecified shoulder", and "dislocated lens" stays H27.10, the first code saying a dislocation of no
-    other cause."""
+    other cause.
+
+    With ``deep`` = (wordings, the query's words), where no injury code is among the first ``window``, one
+    from further down is taken if one of its wordings (``wordings(i)``: its description's words, its
+    synonyms') names the site the query and the first code share: "broken right ankle" has about 40
+    pathological and stress fractures of ankles first, then S82.89 "Other fractures of lower leg" by its
+    inclusion term "Fracture of ankle NOS" (ICD-10-CM's index: "Fracture, traumatic, ankle"), and before
+    both S92.901 "Unspecified fracture of right foot", which names no ankle."""
     for query, says, other_cause, cause in _INJURIES:
         if not query.search(text) or cause.search(text):
             continue
         for place, index in enumerate(ranked[:window]):
             words = description(index)
-            if says.search(words) and not other_cause.search(words):
+            if says.search(words) and not other_cause.search(words) and not _excepts(words, text):
                 return [index, *ranked[:place], *ranked[place + 1:]] if place else list(ranked)
+        if deep is not None and ranked:
+            wordings, query_words = deep
+            site = {w for w in query_words & frozenset().union(*wordings(ranked[0]))
+                    if not w.startswith(_NOT_SITE)}
+            for place in range(window, len(ranked) if site else 0):
+                index = ranked[place]
+                words = description(index)
+                if (says.search(words) and not other_cause.search(words) and not _excepts(words, text)
+                        and any(site <= wording for wording in wordings(index))):
+                    return [index, *ranked[:place], *ranked[place + 1:]]
         break
     return list(ranked)
+
+
+def _excepts(description: str, text: str) -> bool:
+    """Whether the description leaves out a site the query names ("fractured ankle": S92 "Fracture of foot and
+    toe, except ankle")."""
+    found = _EXCEPT.search(description)
+    return bool(found) and any(re.search(rf"\b{re.escape(word[:5])}", text, re.IGNORECASE)
+                               for word in found.group(1).split() if len(word) > 3)
+
+
+_EXCEPT = re.compile(r"\bexcept\s+([a-z ]+)", re.IGNORECASE)
+#: Word stems that name no site of an injury: the injury, a side, an encounter.
+_NOT_SITE = ("fractur", "broke", "disloc", "sublux", "right", "left", "bilater", "unspecifi", "initi", "encount",
+             "subsequ", "sequela")
 
 
 #: Whom a code is for, where its wording says so and a query may not: ICD-10-CM's chapter 16 (P codes) is
