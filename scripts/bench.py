@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench_growth import TABLE_HEAD, growth_env, measure_size, size_mib, table_rows
 from bench_hnsw import MEASURE as HNSW_MEASURE
+from bench_machine import cpu_vnni
 from benchmarks_md import write_section
 
 QUERY = "high blood pressure"
@@ -310,7 +311,7 @@ def main() -> int:
         f"{100 * parts['fp32_model_gflops'] / parts['gemm_gflops']:.0f} % of what one large fp32 matrix multiply "
         f"reaches with the same runtime and threads ({parts['gemm_gflops']:.0f} GFLOP/s, in turns with the "
         "embedding): fp32 is near the machine's limit. int8 (quantize.py) is what is left, and "
-        + ("this CPU has VNNI (int8 dot products in one instruction), which int8 uses. " if MACHINE.cpu_vnni() else
+        + ("this CPU has VNNI (int8 dot products in one instruction), which int8 uses. " if cpu_vnni() else
            "this CPU has no VNNI (AVX2 only: int8 products go through 16-bit pairwise sums), so int8 gains at "
            "most about 2x over fp32 here. ")
         + "The reference's torch model is no slower per text than "
