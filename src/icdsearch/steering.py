@@ -456,8 +456,8 @@ def prefer_traumatic_fracture(ranked: Sequence[int], text: str, description: Cal
     from further down is taken if one of its wordings (``wordings(i)``: its description's words, its
     synonyms') names the site the query and the first code share: "broken right ankle" has about 40
     pathological and stress fractures of ankles first, then S82.89 "Other fractures of lower leg" by its
-    inclusion term "Fracture of ankle NOS" (ICD-10-CM's index: "Fracture, traumatic, ankle"), and before
-    both S92.901 "Unspecified fracture of right foot", which names no ankle."""
+    inclusion term "Fracture of ankle NOS" (ICD-10-CM's index: "Fracture, traumatic, ankle"); not S92.901
+    "Unspecified fracture of right foot", ranked above S82.89, which names no ankle."""
     for query, says, other_cause, cause in _INJURIES:
         if not query.search(text) or cause.search(text):
             continue
