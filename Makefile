@@ -31,7 +31,7 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
 
 # Reference (Chroma's SentenceTransformerEmbeddingFunction) vs icdsearch: ingest, cold query, latency,
-# accuracy kept, HNSW agreement, growth, the machine's fp32 limit. 30-40 minutes on 2 cores; writes BENCHMARKS.md's speed and growth sections.
+# accuracy kept, HNSW agreement, growth, the machine's fp32 limit. 20-55 minutes on 2 cores; writes BENCHMARKS.md's speed and growth sections.
 bench: install
 	$(BIN)/python scripts/bench.py
 
