@@ -24,7 +24,8 @@ from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
                                 history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
-                                population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history, qualifier_text, says_exactly, steer,
+                                population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
+                                prefer_specific, qualifier_text, says_exactly, steer,
                                 variant_key, wordings)
 
 from .conftest import HASH
@@ -1172,3 +1173,46 @@ def test_a_code_gives_way_to_a_header_the_query_says_all_of(climbs: LexicalIndex
 def test_prefer_header_takes_only_headers_within_its_window(climbs: LexicalIndex) -> None:
     assert _header(climbs, "family history of cancer", ["Z80.9", "R07.9", "Z80"], window=2) == ["Z80.9", "R07.9", "Z80"]
     assert _header(climbs, "family history of cancer", ["Z80.9", "R07.9", "Z80"], window=3) == ["Z80", "Z80.9", "R07.9"]
+
+
+@pytest.fixture(scope="module")
+def descents(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real headers with descendants that say more of a query, or the header's very wording."""
+    return real_index(tmp_path_factory, "descents", ("Z87.8", "S40.01", "R40.22", "C50.62"))
+
+
+def _specific(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
+    at = [index.position[c] for c in ranked]
+    out = prefer_specific(at, index.all_words(query), index.title_words, index.qualifiers,
+                          lambda i: bool(index.billable[i]), lambda i: int(index.variants.end[i]), window)
+    return [index.codes[i] for i in out]
+
+
+@pytest.mark.parametrize(("query", "ranked", "expected"), [
+    # the billable child with the header's very wording is the code to answer
+    ("personal history of other specified conditions", ["Z87.8", "Z87.898"], ["Z87.898", "Z87.8"]),
+    # a descendant that says a query word more ("unspecified") and asks nothing more; of two such, the one
+    # with fewer words (the initial encounter says nothing the query does)
+    ("contusion of unspecified shoulder", ["S40.01", "S40.019A", "S40.019"], ["S40.019", "S40.01", "S40.019A"]),
+    ("malignant neoplasm of axillary tail of unspecified male breast", ["C50.62", "C50.629"],
+     ["C50.629", "C50.62"]),
+    # the query says nothing the descendant adds: the header stays first
+    ("contusion of shoulder", ["S40.01", "S40.019"], ["S40.01", "S40.019"]),
+    ("coma scale best verbal response", ["R40.22", "R40.224"], ["R40.22", "R40.224"]),
+    # the descendant asks a word the query does not say ("conversation"): the header stays
+    ("coma scale best verbal response, confused", ["R40.22", "R40.224"], ["R40.22", "R40.224"]),
+    ("coma scale best verbal response, confused conversation", ["R40.22", "R40.224"], ["R40.224", "R40.22"]),
+    # a billable code is no header: nothing moves before it
+    ("contusion of right shoulder, initial encounter", ["S40.011A", "S40.019A"], ["S40.011A", "S40.019A"]),
+])
+def test_a_header_gives_way_to_a_descendant_that_says_more_of_the_query(descents: LexicalIndex, query: str,
+                                                                         ranked: list[str],
+                                                                         expected: list[str]) -> None:
+    assert _specific(descents, query, ranked) == expected
+
+
+def test_prefer_specific_takes_only_descendants_within_its_window(descents: LexicalIndex) -> None:
+    ranked = ["Z87.8", "S40.01", "Z87.898"]
+    assert _specific(descents, "personal history of other specified conditions", ranked, window=2) == ranked
+    assert _specific(descents, "personal history of other specified conditions", ranked, window=3) == \
+        ["Z87.898", "Z87.8", "S40.01"]

@@ -381,6 +381,7 @@ class Retriever:
             prefer_general,
             prefer_header,
             prefer_history,
+            prefer_specific,
             prefer_traumatic_fracture,
             prefer_unrestricted,
             says_exactly,
@@ -443,6 +444,10 @@ class Retriever:
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly(words, lambda i: self.lexical.qualifiers(i, named)),
                                             parse_intent(text), self.lexical.variants)
+                    indices = prefer_specific(indices, self.lexical.all_words(text), self.lexical.title_words,
+                                              lambda i: self.lexical.qualifiers(i, named),
+                                              lambda i: bool(self.lexical.billable[i]),
+                                              lambda i: int(self.lexical.variants.end[i]))
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)

@@ -410,6 +410,40 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     return _lead(ranked, window, pick)
 
 
+def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
+                    qualifiers: Callable[[int], frozenset[str]], billable: Callable[[int], bool], end: Callable[[int], int],
+                    window: int = GENERAL_WINDOW) -> list[int]:
+    """Reorder code indices so that, among the first ``window``, a non-billable header is preceded by one of
+    its billable descendants (also among them) that says a query word the header does not say and leaves
+    out none that it says, or that has the header's very wording: "GCS verbal response: confused" is
+    R40.224 "Coma scale, best verbal response, confused conversation", not R40.22 "Coma scale, best verbal
+    response"; "bruise of the shoulder, unspecified side" S40.019 "Contusion of unspecified shoulder", not
+    S40.01 "Contusion of shoulder". The mirror of :func:`prefer_header`, which climbs when the query says
+    none of what a code adds. ``words(i)``: every token of code i's description, as prefer_header's;
+    ``end(i)``: one past the index of code i's last descendant. Of several such descendants the one saying
+    the most query words comes first, ties to the better ranked."""
+    top = list(ranked[:window])
+
+    def said(i: int) -> frozenset[str]:
+        return frozenset(q for q in query if any(_same_word(q, w) for w in words(i)))
+
+    def pick(index: int, placed: set[int]) -> int:
+        if billable(index):
+            return index
+        own = said(index)
+        fits = []
+        for j in top:
+            if j in placed or not index < j < end(index):
+                continue
+            says = said(j)
+            asks = [w for w in qualifiers(j) - qualifiers(index) if not any(_same_word(w, q) for q in query)]
+            if own <= says and not asks and (len(says) > len(own) or (words(j) == words(index) and billable(j))):
+                fits.append((-len(says), len(words(j)), top.index(j), j))
+        return min(fits)[-1] if fits else index
+
+    return _lead(ranked, window, pick)
+
+
 def says_exactly(query: frozenset[str], qualifiers: Callable[[int], frozenset[str]]) -> Callable[[int], bool]:
     """Whether code i's qualifiers say the query's words, no more and no less (as :func:`prefer_exact`)."""
     return lambda i: _covers(query, qualifiers(i)) and _covers(qualifiers(i), query)
