@@ -25,7 +25,7 @@ from icdsearch.shorthand import Expander, default_expander, load_abbreviations
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
                                 history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
-                                prefer_specific, qualifier_text, says_exactly, steer,
+                                prefer_specific, prefer_consistent, contradicts, plain_words, qualifier_text, says_exactly, steer,
                                 variant_key, wordings)
 
 from .conftest import HASH
@@ -1216,3 +1216,53 @@ def test_prefer_specific_takes_only_descendants_within_its_window(descents: Lexi
     assert _specific(descents, "personal history of other specified conditions", ranked, window=2) == ranked
     assert _specific(descents, "personal history of other specified conditions", ranked, window=3) == \
         ["Z87.898", "Z87.8", "S40.01"]
+
+
+@pytest.fixture(scope="module")
+def opposites(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real codes whose descriptions say one of two opposite words: genital malformations of either sex,
+    essential and secondary hypertension, acute and chronic bronchitis."""
+    return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42"))
+
+
+def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
+    at = [index.position[c] for c in ranked]
+    out = prefer_consistent(at, plain_words(query), lambda i: plain_words(index.descriptions[i]), window)
+    return [index.codes[i] for i in out]
+
+
+@pytest.mark.parametrize(("query", "ranked", "expected"), [
+    ("congenital anomalies of female genitals", ["Q55", "Q55.9", "Q52"], ["Q52", "Q55", "Q55.9"]),
+    ("secondary high blood pressure", ["I10", "I15.9", "I15"], ["I15.9", "I10", "I15"]),
+    ("acute bronchitis", ["J42", "J20.9"], ["J20.9", "J42"]),
+    # no code of the window without the clash: nothing moves
+    ("congenital anomalies of female genitals", ["Q55", "Q55.9"], ["Q55", "Q55.9"]),
+    # the query says both words, or neither, or the code says the query's word too
+    ("male and female genital malformations", ["Q55", "Q52"], ["Q55", "Q52"]),
+    ("genital malformations", ["Q55", "Q52"], ["Q55", "Q52"]),
+    ("primary hypertension", ["I10", "I15"], ["I10", "I15"]),
+    # "non-malignant" is one word, not "malignant"
+    ("non-malignant high blood pressure", ["I10", "I15"], ["I10", "I15"]),
+])
+def test_a_code_that_says_the_opposite_of_the_query_gives_way(opposites: LexicalIndex, query: str,
+                                                               ranked: list[str], expected: list[str]) -> None:
+    assert _consistent(opposites, query, ranked) == expected
+
+
+def test_prefer_consistent_looks_only_within_its_window(opposites: LexicalIndex) -> None:
+    assert _consistent(opposites, "acute bronchitis", ["J42", "I10", "J20.9"], window=3) == ["J20.9", "J42", "I10"]
+    assert _consistent(opposites, "acute bronchitis", ["J42", "I10", "J20.9"], window=2) == ["J42", "I10", "J20.9"]
+
+
+def test_a_code_that_does_not_say_the_querys_word_takes_no_place() -> None:
+    # I10 says neither "acute" nor "chronic": it does not answer "acute bronchitis" before J42
+    words = {0: plain_words("Unspecified chronic bronchitis"), 1: plain_words("Essential (primary) hypertension")}
+    assert prefer_consistent([0, 1], plain_words("acute bronchitis"), words.__getitem__) == [0, 1]
+
+
+def test_contradicts_weighs_whole_words() -> None:
+    assert contradicts(plain_words("acute on chronic heart failure"), plain_words("Acute on chronic heart failure")) is False
+    assert contradicts(plain_words("acute on chronic heart failure"), plain_words("Chronic heart failure")) is False
+    assert contradicts(plain_words("acute heart failure"), plain_words("Chronic heart failure")) is True
+    assert contradicts(plain_words("benign tumour of ovary"), plain_words("Malignant neoplasm of ovary")) is True
+    assert contradicts(plain_words("femoral fracture"), plain_words("Fracture of female pelvis")) is False

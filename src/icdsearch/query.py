@@ -375,7 +375,9 @@ class Retriever:
             history_intent,
             named_defaults,
             parse_intent,
+            plain_words,
             population_intent,
+            prefer_consistent,
             prefer_default_type,
             prefer_exact,
             prefer_general,
@@ -439,6 +441,8 @@ class Retriever:
                                               self._wordings)
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,
                                          said=self.lexical.said)
+                indices = prefer_consistent(indices, plain_words(text),
+                                            lambda i: plain_words(self.lexical.descriptions[i]))
                 if not billable_only:  # among all codes, a header that the query says all of
                     indices = prefer_header(indices, self.lexical.all_words(text), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),

@@ -444,6 +444,55 @@ def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callabl
     return _lead(ranked, window, pick)
 
 
+#: Words of which a code saying one contradicts a query saying the other (and not the first). Sides,
+#: encounters, intent, displacement and open/closed are :func:`steer`'s and the other rules' to weigh;
+#: "congenital"/"acquired" is :func:`prefer_unrestricted`'s.
+OPPOSITES = (("male", "female"), ("acute", "chronic"), ("benign", "malignant"), ("primary", "secondary"),
+             ("essential", "secondary"), ("upper", "lower"), ("anterior", "posterior"), ("superior", "inferior"),
+             ("proximal", "distal"), ("internal", "external"), ("superficial", "deep"), ("partial", "complete"),
+             ("incomplete", "complete"))
+_OPPOSITE_OF = {w: frozenset(b if w == a else a for a, b in OPPOSITES if w in (a, b))
+                for pair in OPPOSITES for w in pair}
+#: Whole words, a hyphenated one as one word: "non-malignant" does not say "malignant".
+_PLAIN_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
+
+
+def plain_words(text: str) -> frozenset[str]:
+    """The text's lower-case words, accents off, a hyphenated word whole (for :func:`prefer_consistent`)."""
+    return frozenset(_PLAIN_WORD.findall(fold(text).lower()))
+
+
+def contradicted(query: frozenset[str], words: frozenset[str]) -> frozenset[str]:
+    """The query words of which a code of ``words`` says the opposite and not the word itself, the query
+    not saying that opposite too (both :func:`plain_words`)."""
+    return frozenset(w for w in query if w in _OPPOSITE_OF and w not in words and (_OPPOSITE_OF[w] & words) - query)
+
+
+def contradicts(query: frozenset[str], words: frozenset[str]) -> bool:
+    return bool(contradicted(query, words))
+
+
+def prefer_consistent(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
+                      window: int = GENERAL_WINDOW) -> list[int]:
+    """Reorder code indices so that, among the first ``window``, a code whose description says the
+    opposite of a query word (:data:`OPPOSITES`) is preceded by the best-ranked code there that says that
+    word and the opposite of none: "congenital anomalies of female genitals" is a Q52 code, not Q55 "Other congenital
+    malformations of male genital organs"; "secondary high blood pressure" is I15, not I10 "Essential
+    (primary) hypertension", whose inclusion term says "high blood pressure". ``query`` and ``words(i)``:
+    :func:`plain_words` of the query and of code i's description. Past the window nothing moves."""
+    if not query & _OPPOSITE_OF.keys():
+        return list(ranked)
+    top = list(ranked[:window])
+    clash = {i: contradicted(query, words(i)) for i in top}
+
+    def pick(index: int, placed: set[int]) -> int:
+        if not clash[index]:
+            return index
+        return next((j for j in top if j not in placed and not clash[j] and clash[index] <= words(j)), index)
+
+    return _lead(ranked, window, pick)
+
+
 def says_exactly(query: frozenset[str], qualifiers: Callable[[int], frozenset[str]]) -> Callable[[int], bool]:
     """Whether code i's qualifiers say the query's words, no more and no less (as :func:`prefer_exact`)."""
     return lambda i: _covers(query, qualifiers(i)) and _covers(qualifiers(i), query)
