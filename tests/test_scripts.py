@@ -77,6 +77,20 @@ def test_report_turns_a_target_to_missed_when_its_figure_crosses_it() -> None:
     assert "≤ 1.0: **missed**" in row(speed, "Query from a fresh process (default hybrid), wall")
 
 
+def test_where_the_time_goes_follows_the_figures() -> None:
+    near = figures()  # fp32 at 57 of 65 GFLOP/s; opening the collections 1.98 s
+    speed, _ = bench.report(near)
+    assert any("fp32 is near the machine's limit" in line for line in speed)
+    assert any("so that alone is over the 1.0 s / 350 MiB budget" in line for line in speed)
+    far = figures()
+    far["in_process"]["parts"]["fp32_model_gflops"] = 41.0  # 63 % of the multiply's rate
+    far["chroma_open"] = {"wall": 0.6, "peak": 315.0}
+    speed, _ = bench.report(far)
+    assert not any("near the machine's limit" in line for line in speed)
+    assert any("do not reach the large multiply's rate" in line for line in speed)
+    assert any("leaves 0.40 s and 35 MiB of the 1.0 s / 350 MiB budget" in line for line in speed)
+
+
 def test_saved_figures_are_written_again_into_benchmarks_md(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "BENCHMARKS.md"
     target.write_text("# Benchmarks\n\n<!-- speed:start -->\nold figures\n<!-- speed:end -->\n\nkept\n",
