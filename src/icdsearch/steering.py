@@ -411,17 +411,19 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
 
 
 def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
-                    qualifiers: Callable[[int], frozenset[str]], billable: Callable[[int], bool], end: Callable[[int], int],
-                    window: int = GENERAL_WINDOW) -> list[int]:
+                    qualifiers: Callable[[int], frozenset[str]], billable: Callable[[int], bool],
+                    end: Callable[[int], int], window: int = GENERAL_WINDOW) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a non-billable header is preceded by one of
-    its billable descendants (also among them) that says a query word the header does not say and leaves
-    out none that it says, or that has the header's very wording: "GCS verbal response: confused" is
-    R40.224 "Coma scale, best verbal response, confused conversation", not R40.22 "Coma scale, best verbal
-    response"; "bruise of the shoulder, unspecified side" S40.019 "Contusion of unspecified shoulder", not
-    S40.01 "Contusion of shoulder". The mirror of :func:`prefer_header`, which climbs when the query says
-    none of what a code adds. ``words(i)``: every token of code i's description, as prefer_header's;
-    ``end(i)``: one past the index of code i's last descendant. Of several such descendants the one saying
-    the most query words comes first, ties to the better ranked."""
+    its descendants (also among them) that says a query word the header does not say, leaves out none that
+    it says and asks no qualifier the query leaves out, or by a billable descendant with the header's very
+    wording: "contusion of unspecified shoulder" is S40.019 "Contusion of unspecified shoulder", not S40.01
+    "Contusion of shoulder"; "personal history of other specified conditions" is Z87.898, not Z87.8 of the
+    same title; "coma scale, best verbal response, confused" stays R40.22, R40.224 adding "conversation".
+    The mirror of :func:`prefer_header`, which climbs when the query says none of what a code adds.
+    ``words(i)``: every token of code i's description, as prefer_header's; ``qualifiers(i)``: its tokens
+    less the words that ask nothing (:meth:`LexicalIndex.qualifiers`); ``end(i)``: one past the index of
+    code i's last descendant. Of several such descendants the one saying the most query words comes first,
+    then the one of fewer words (S40.019 before S40.019A "..., initial encounter"), then the better ranked."""
     top = list(ranked[:window])
 
     def said(i: int) -> frozenset[str]:
@@ -469,6 +471,7 @@ def contradicted(query: frozenset[str], words: frozenset[str]) -> frozenset[str]
 
 
 def contradicts(query: frozenset[str], words: frozenset[str]) -> bool:
+    """Whether a code of ``words`` says the opposite of a query word (:func:`contradicted`)."""
     return bool(contradicted(query, words))
 
 
@@ -476,8 +479,8 @@ def prefer_consistent(ranked: Sequence[int], query: frozenset[str], words: Calla
                       window: int = GENERAL_WINDOW) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a code whose description says the
     opposite of a query word (:data:`OPPOSITES`) is preceded by the best-ranked code there that says that
-    word and the opposite of none: "congenital anomalies of female genitals" is a Q52 code, not Q55 "Other congenital
-    malformations of male genital organs"; "secondary high blood pressure" is I15, not I10 "Essential
+    word and the opposite of none: "congenital anomalies of female genitals" is a Q52 code, not Q55 "Other
+    congenital malformations of male genital organs"; "secondary high blood pressure" is I15, not I10 "Essential
     (primary) hypertension", whose inclusion term says "high blood pressure". ``query`` and ``words(i)``:
     :func:`plain_words` of the query and of code i's description. Past the window nothing moves."""
     if not query & _OPPOSITE_OF.keys():
