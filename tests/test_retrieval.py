@@ -901,7 +901,7 @@ def test_a_searcher_answers_as_search_does_and_opens_once(hashed_store: dict, mo
         for (text, flag), hits in expected.items():
             assert searcher.search(text, k=5, billable_only=flag) == hits
         assert searcher.search_many(queries, k=3) == expected_many
-        assert len(opened) == (1 if mode == "hybrid" else 0)  # the synonym collection, once
+        assert opened == []  # hybrid: the synonym companion search() opened above serves the process
         monkeypatch.undo()
     with pytest.raises(BadQuery):
         searcher.search("", k=3)
@@ -928,6 +928,31 @@ def test_deleting_a_collection_drops_its_synonyms(hashed_store: dict, ankle_code
     name = f"hash-bow-256--{ankle_codes.version}"
     store.delete(name)
     assert not store.has(name) and not store.has(synonym_collection_name(name))
+
+
+def test_search_opens_the_synonyms_once_until_they_change(hashed_store: dict, ankle_codes: CodeSet,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """search() opens the main collection on every call but its synonym companion once; a companion deleted
+    on its own, or rebuilt with its collection, is opened afresh, not queried through a stale handle."""
+    store = as_store(hashed_store["store"])
+    name = f"hash-bow-256--{ankle_codes.version}"
+    expected = search("high blood pressure", k=5, **hashed_store)
+    opened: list[str] = []
+    real_open = store.open
+    monkeypatch.setattr(store, "open", lambda n: opened.append(n) or real_open(n))
+    assert search("high blood pressure", k=5, **hashed_store) == expected
+    assert opened == [name]
+
+    store.delete(synonym_collection_name(name))  # the companion alone
+    with pytest.raises(IncompleteCollection, match="no complete synonym index"):
+        search("high blood pressure", k=5, **hashed_store)
+    ingest(HASH, ankle_codes, store=hashed_store["store"])  # adds it back
+    assert search("high blood pressure", k=5, **hashed_store) == expected
+
+    ingest(HASH, ankle_codes, store=hashed_store["store"], rebuild=True)  # both collections get new ids
+    opened.clear()
+    assert search("high blood pressure", k=5, **hashed_store) == expected
+    assert opened == [name, synonym_collection_name(name)]
 
 
 def test_missing_lexical_index_says_how_to_build_it(hashed_store: dict, ankle_codes: CodeSet) -> None:

@@ -145,6 +145,11 @@ class CodeCollection:
         self.name: str = collection.name
 
     @property
+    def id(self) -> str:
+        """Chroma's id of the collection: a rebuilt collection of the same name has another."""
+        return str(self._collection.id)
+
+    @property
     def metadata(self) -> dict[str, Any]:
         return dict(self._collection.metadata or {})
 

@@ -35,7 +35,7 @@ from .collections import (
     collection_name,
     synonym_collection_name,
 )
-from .errors import BadQuery, CollectionNotFound, IncompleteCollection
+from .errors import BadQuery, CollectionNotFound, IncompleteCollection, StoreError
 from .models import ModelSpec, load_embedder, resolve_model
 from .results import Hit
 
@@ -179,8 +179,15 @@ def search_many(
     for q in queries:  # bad input is refused before the store is opened
         _validate_text(q)
     build_where(billable_only, category)
-    return Searcher(model, codes, store, mode).search_many(queries, k, billable_only=billable_only,
-                                                          category=category)
+    try:
+        return Searcher(model, codes, store, mode).search_many(queries, k, billable_only=billable_only,
+                                                              category=category)
+    except StoreError:
+        if not _COMPANIONS:
+            raise
+        _COMPANIONS.clear()  # a companion deleted or rebuilt on its own: open it afresh, once
+        return Searcher(model, codes, store, mode).search_many(queries, k, billable_only=billable_only,
+                                                              category=category)
 
 
 class Searcher:
@@ -314,6 +321,34 @@ def lexical_index(store: Store, version: str) -> LexicalIndex:
     return _load_lexical(directory, meta.stat().st_mtime)
 
 
+#: Complete synonym companions opened by this process, by (store, main collection's Chroma id). A rebuild
+#: or delete gives the main collection a new id (or none), so :func:`search`, which opens the main
+#: collection on every call, pays Chroma's open once, not twice; a companion deleted on its own makes
+#: the next query fail, and :func:`search_many` then forgets these and opens afresh.
+_COMPANIONS: dict[tuple[StoreConfig, str], CodeCollection] = {}
+
+
+def _synonyms(store: Store, collection: CodeCollection, spec: ModelSpec) -> CodeCollection:
+    """The complete synonym companion of ``collection``."""
+    key = (store.config, collection.id)
+    if key in _COMPANIONS:
+        return _COMPANIONS[key]
+    name = synonym_collection_name(collection.name)
+    try:
+        synonyms = store.open(name)
+    except CollectionNotFound:
+        synonyms = None
+    if synonyms is None or not synonyms.metadata.get("complete"):
+        raise IncompleteCollection(
+            f"collection {collection.name} has no complete synonym index ({name}): run "
+            f"`icdsearch ingest -m {spec.name}` (with the same --codes) to add it, or search with --mode dense"
+        )
+    if len(_COMPANIONS) >= 16:
+        _COMPANIONS.clear()
+    _COMPANIONS[key] = synonyms
+    return synonyms
+
+
 @dataclass
 class Retriever:
     """Hybrid retrieval over one ingested collection: the parts :class:`Pipeline` switches on."""
@@ -328,18 +363,7 @@ class Retriever:
     @classmethod
     def open(cls, store: Store, spec: ModelSpec, collection: CodeCollection, info: CollectionInfo,
              pipeline: Pipeline) -> Retriever:
-        synonyms = None
-        if pipeline.synonyms:
-            name = synonym_collection_name(collection.name)
-            try:
-                synonyms = store.open(name)
-            except CollectionNotFound:
-                synonyms = None
-            if synonyms is None or not synonyms.metadata.get("complete"):
-                raise IncompleteCollection(
-                    f"collection {collection.name} has no complete synonym index ({name}): run "
-                    f"`icdsearch ingest -m {spec.name}` (with the same --codes) to add it, or search with --mode dense"
-                )
+        synonyms = _synonyms(store, collection, spec) if pipeline.synonyms else None
         return cls(spec, collection, info, pipeline, lexical_index(store, info.code_set_version), synonyms)
 
     def rewrite(self, text: str) -> str:

@@ -426,6 +426,7 @@ def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callabl
     then the one of fewer words (S40.019 before S40.019A "..., initial encounter"), then the better ranked."""
     top = list(ranked[:window])
 
+    @functools.cache
     def said(i: int) -> frozenset[str]:
         return frozenset(q for q in query if any(_same_word(q, w) for w in words(i)))
 
@@ -783,6 +784,7 @@ def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
     return all(w in other or any(_same_word(w, o) for o in other) for w in words)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the rules ask it of the same token pairs hundreds of times a query
 def _same_word(a: str, b: str) -> bool:
     """Tokens that name the same thing: equal, or one a 4+ letter prefix of the other (the stemmer makes
     "accid" of "accident" but "accident" of "accidental"), unless the longer one goes on with a combining
