@@ -1246,8 +1246,9 @@ def test_prefer_specific_takes_only_descendants_within_its_window(descents: Lexi
 @pytest.fixture(scope="module")
 def opposites(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real codes whose descriptions say one of two opposite words: genital malformations of either sex,
-    essential and secondary hypertension, acute and chronic bronchitis."""
-    return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42"))
+    essential and secondary hypertension, acute and chronic bronchitis, Salter-Harris IV fractures of the upper
+    and the lower end of the radius."""
+    return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42", "S59.14", "S59.24"))
 
 
 def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -1260,6 +1261,9 @@ def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int 
     ("congenital anomalies of female genitals", ["Q55", "Q55.9", "Q52"], ["Q52", "Q55", "Q55.9"]),
     ("secondary high blood pressure", ["I10", "I15.9", "I15"], ["I15.9", "I10", "I15"]),
     ("acute bronchitis", ["J42", "J20.9"], ["J20.9", "J42"]),
+    # ICD-10-CM's "lower end" of a bone is the clinician's "distal", its "upper end" "proximal"
+    ("left distal radius Salter-Harris 4 growth plate fracture", ["S59.142", "S59.242"], ["S59.242", "S59.142"]),
+    ("Salter-Harris IV fracture of the proximal radius, left", ["S59.242", "S59.142"], ["S59.142", "S59.242"]),
     # no code of the window without the clash: nothing moves
     ("congenital anomalies of female genitals", ["Q55", "Q55.9"], ["Q55", "Q55.9"]),
     # the query says both words, or neither, or the code says the query's word too
@@ -1294,3 +1298,6 @@ def test_contradicts_weighs_whole_words() -> None:
     assert clash("acute heart failure", "Chronic heart failure") is True
     assert clash("benign tumour of ovary", "Malignant neoplasm of ovary") is True
     assert clash("femoral fracture", "Fracture of female pelvis") is False
+    assert clash("distal radius fracture", "Fracture of upper end of radius") is True
+    assert clash("distal radius fracture", "Fracture of lower end of radius") is False
+    assert clash("proximal tibia fracture", "Fracture of lower leg") is False  # a lower leg is no bone's end

@@ -460,9 +460,18 @@ _OPPOSITE_OF = {w: frozenset(b if w == a else a for a, b in OPPOSITES if w in (a
 _PLAIN_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
 
+#: ICD-10-CM's words for the ends of a long bone, and what clinicians call them: "Fracture of lower end of
+#: radius" is a distal radius fracture, "upper end of humerus" the proximal humerus ("lower leg" and "upper
+#: arm" are not ends, so the whole phrase is read).
+_BONE_END = (("lower end", "distal"), ("upper end", "proximal"))
+
+
 def plain_words(text: str) -> frozenset[str]:
-    """The text's lower-case words, accents off, a hyphenated word whole (for :func:`prefer_consistent`)."""
-    return frozenset(_PLAIN_WORD.findall(fold(text).lower()))
+    """The text's lower-case words, accents off, a hyphenated word whole (for :func:`prefer_consistent`);
+    "lower end" and "upper end" also say "distal" and "proximal" (:data:`_BONE_END`)."""
+    lowered = fold(text).lower()
+    words = _PLAIN_WORD.findall(lowered)
+    return frozenset([*words, *(word for phrase, word in _BONE_END if phrase in lowered)])
 
 
 def contradicted(query: frozenset[str], words: frozenset[str]) -> frozenset[str]:
