@@ -270,6 +270,8 @@ def target(ok: bool) -> str:
 
 def report(m: dict) -> tuple[list[str], list[str]]:
     """The speed section's and the growth section's lines, from ``measure()``'s figures."""
+    from icdsearch.query import CHUNK
+
     ref, ours, hnsw = m["reference"], m["ingest"], m["hnsw"]
     inproc = dict(m["in_process"])
     parts = inproc.pop("parts")
@@ -361,16 +363,19 @@ def report(m: dict) -> tuple[list[str], list[str]]:
         f"{parts['embed_query_ms']:.1f} ms, so the dense mode sits at the first and last together. These "
         "ef_search values keep at least 99.5 % top-1 agreement with exact search; lower values are faster and "
         "agree less (HNSW section). Hybrid searches the synonym "
-        "collection concurrently with the main one (Chroma releases the GIL, the two share the 2 cores with "
-        "nothing else), then adds query rewriting, BM25, fusion and steering (a few ms of Python). `search()` "
-        "also opens the collections on every call; a `Searcher` opens them once.",
+        "collection and the main one in two worker threads at once (Chroma releases the GIL) while the "
+        "calling thread ranks by BM25, then adds query rewriting, fusion and steering (a few ms of Python). "
+        "`search()` also opens the main collection on every call (the synonym companion once per process); a "
+        "`Searcher` opens it once.",
         f"- **Batch.** Chroma answers a batch of query vectors one after another at {parts['chroma_batch_ms']:.1f} "
         f"ms each on one core; a dense batch is split over two threads, and batched embedding costs "
         f"{parts['embed_batch_ms']:.1f} ms a query on both cores: together about "
         f"{1000 / (parts['chroma_batch_ms'] / 2 + parts['embed_batch_ms']):.0f} queries/s at most for dense. "
         "Hybrid adds the synonym collection's search and, per query, rewriting, BM25, fusion and steering in "
         f"Python (its one-`Searcher` p50 is {inproc['hybrid']['searcher_p50_ms'] - inproc['dense']['searcher_p50_ms']:.1f}"
-        " ms above dense's), which the two cores cannot hide.",
+        f" ms above dense's); a hybrid batch is searched in chunks of {CHUNK} queries, the worker threads "
+        "searching the next chunk while this one is steered, so Chroma's part hides behind the Python, which "
+        "holds one core.",
         f"- **This run.** The two full ingests, the reference's ({ref_wall / 60:.1f} min) and icdsearch's "
         f"({ing_wall / 60:.1f} min), take {(ref_wall + ing_wall) / 60:.1f} of its {total_min:.1f} minutes, and the "
         f"growth table's 10k and 50k samples {growth_s / 60:.1f} more (their ingests alone); both full ingests "

@@ -930,6 +930,20 @@ def test_deleting_a_collection_drops_its_synonyms(hashed_store: dict, ankle_code
     assert not store.has(name) and not store.has(synonym_collection_name(name))
 
 
+def test_a_hybrid_batch_searched_in_chunks_answers_as_one_query_at_a_time(
+        hashed_store: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker threads search chunk after chunk while the first chunks are steered: each query of a
+    batch spanning several chunks (and a last, shorter one) gets the answer it gets alone."""
+    from icdsearch import query as query_module
+
+    queries = ["T2DM w/o complications", "sprained left ankle, f/u", "rt knee pain", "high blood pressure",
+               "asthma", "ankle sprain", "gout"]
+    alone = [search(q, k=5, billable_only=True, **hashed_store) for q in queries]
+    monkeypatch.setattr(query_module, "CHUNK", 3)
+    assert search_many(queries, k=5, billable_only=True, **hashed_store) == alone
+    assert all(alone)
+
+
 def test_search_opens_the_synonyms_once_until_they_change(hashed_store: dict, ankle_codes: CodeSet,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """search() opens the main collection on every call but its synonym companion once; a companion deleted

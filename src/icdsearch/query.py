@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -295,9 +295,19 @@ def _category(category: str | None) -> str | None:
     return category.strip().upper() if category else None
 
 
+#: Queries per chunk of a hybrid batch: the worker threads search the next chunk while this one is steered.
+CHUNK = 64
+
+
+@functools.lru_cache(maxsize=1)
+def _search_pool() -> ThreadPoolExecutor:
+    """Two workers for hybrid retrieval: the main collection's search and the synonym companion's, at once."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="icdsearch-hybrid")
+
+
 @functools.lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    """One worker, for the synonym collection's search beside the main one's, or half a dense batch."""
+    """One worker, for half a dense batch."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="icdsearch-search")
 
 
@@ -424,24 +434,39 @@ class Retriever:
         vectors = load_embedder(self.spec, str(self.info.metadata.get("backend", "torch"))).embed_queries(rewritten)
         check_compatible(self.info, self.spec, self.info.code_set_version, dimension=vectors.shape[1])
 
-        # The two collections are searched at once: Chroma's search releases the GIL, so on two cores the
-        # synonym search costs no wall time (a hybrid query would otherwise pay Chroma's fixed cost twice).
-        pending = (_pool().submit(self._dense, self.synonyms, vectors, depth, where, ids, batch_size, True)
-                   if self.synonyms else None)
-        dense = self._dense(self.collection, vectors, depth, where, ids, batch_size)
-        syn = pending.result() if pending else None
+        # The two collections are searched at once, the synonym companion in a worker thread: Chroma's search
+        # releases the GIL, so on two cores a query pays Chroma's fixed cost once, not twice. A batch of more
+        # than one chunk is searched in two worker threads, chunk after chunk, while this thread ranks by BM25
+        # and steers the chunks already found: its Python overlaps Chroma's search of the next chunk.
+        step = len(texts) if ids is not None else CHUNK  # an exact search reads its codes' vectors once
+        pool, here = _search_pool(), len(texts) <= step
+
+        def searched(start: int) -> tuple[Future[list[list[tuple[str, float]]]], Future[Any] | None]:
+            block = vectors[start : start + step]
+            syn = pool.submit(self._dense, self.synonyms, block, depth, where, ids, batch_size, True) \
+                if self.synonyms else None
+            if not here:
+                return pool.submit(self._dense, self.collection, block, depth, where, ids, batch_size), syn
+            main: Future[list[list[tuple[str, float]]]] = Future()
+            main.set_result(self._dense(self.collection, block, depth, where, ids, batch_size))
+            return main, syn
+
+        found = [searched(start) for start in range(0, len(texts), step)]
 
         position, codes = self.lexical.position, self.lexical.codes
         ranked: list[list[str]] = []
         bests: list[dict[str, tuple[float, str]]] = []
         for q, text in enumerate(rewritten):
+            lexical = self._lexical_rank(text, depth, allowed)
+            main, companion = found[q // step]
+            dense, syn = main.result()[q % step], companion.result()[q % step] if companion else []
             best: dict[str, tuple[float, str]] = {}  # code -> (distance, id of its best document)
-            for doc, distance in [*dense[q], *(syn[q] if syn else [])]:
+            for doc, distance in [*dense, *syn]:
                 code = doc.split("~", 1)[0]
                 if code not in best or distance < best[code][0]:
                     best[code] = (distance, doc)
             dense_rank = sorted(best, key=lambda c: (best[c][0], c))
-            fused = self._fuse(dense_rank, text, depth, allowed)
+            fused = self._fuse(dense_rank, lexical)
             indices = [position[c] for c in fused if c in position]
             if self.pipeline.steering:
                 named, words = named_defaults(text), self.lexical.query_words(text)
@@ -521,16 +546,21 @@ class Retriever:
             found += collection.nearest(vectors[start : start + batch_size], depth, where)
         return found
 
-    def _fuse(self, dense_rank: list[str], text: str, depth: int, allowed: np.ndarray | None) -> list[str]:
-        """Reciprocal rank fusion of the dense ranking with the BM25 one (the dense ranking alone if off)."""
+    def _lexical_rank(self, text: str, depth: int, allowed: np.ndarray | None) -> list[str] | None:
+        """The BM25 ranking's codes, best first (None with the lexical part off)."""
         if not self.pipeline.lexical:
+            return None
+        codes = self.lexical.codes
+        return [codes[index] for index, _ in self.lexical.top_codes(text, depth, allowed)]
+
+    def _fuse(self, dense_rank: list[str], lexical_rank: list[str] | None) -> list[str]:
+        """Reciprocal rank fusion of the dense ranking with the BM25 one (the dense ranking alone if off)."""
+        if lexical_rank is None:
             return dense_rank
         kk, weight = self.pipeline.rrf_k, self.pipeline.lexical_weight
         score: dict[str, float] = {}
         for rank, code in enumerate(dense_rank, 1):
             score[code] = 1.0 / (kk + rank)
-        codes = self.lexical.codes
-        for rank, (index, _) in enumerate(self.lexical.top_codes(text, depth, allowed), 1):
-            code = codes[index]
+        for rank, code in enumerate(lexical_rank, 1):
             score[code] = score.get(code, 0.0) + weight / (kk + rank)
         return sorted(score, key=lambda c: (-score[c], c))
