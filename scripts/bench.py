@@ -363,8 +363,8 @@ def report(m: dict) -> tuple[list[str], list[str]]:
         f"{parts['embed_query_ms']:.1f} ms, so the dense mode sits at the first and last together. These "
         "ef_search values keep at least 99.5 % top-1 agreement with exact search; lower values are faster and "
         "agree less (HNSW section). Hybrid searches the synonym "
-        "collection and the main one in two worker threads at once (Chroma releases the GIL) while the "
-        "calling thread ranks by BM25, then adds query rewriting, fusion and steering (a few ms of Python). "
+        "collection beside the main one (Chroma releases the GIL) and ranks by BM25 in a worker while the "
+        "query is embedded and searched, then adds query rewriting, fusion and steering (a few ms of Python). "
         "`search()` also opens the main collection on every call (the synonym companion once per process); a "
         "`Searcher` opens it once.",
         f"- **Batch.** Chroma answers a batch of query vectors one after another at {parts['chroma_batch_ms']:.1f} "

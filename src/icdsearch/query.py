@@ -307,7 +307,7 @@ def _search_pool() -> ThreadPoolExecutor:
 
 @functools.lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    """One worker, for half a dense batch."""
+    """One worker, for half a dense batch, or a hybrid query's BM25 ranking."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="icdsearch-search")
 
 
@@ -431,13 +431,15 @@ class Retriever:
         allowed = self.allowed(False, category, ids)
         answerable = self.allowed(billable_only, category, ids)
         depth = max(self.pipeline.depth, k)
+        # BM25 needs only the rewritten text: it ranks in a worker while the queries are embedded and searched.
+        ranking = _pool().submit(lambda: [self._lexical_rank(t, depth, allowed) for t in rewritten])
         vectors = load_embedder(self.spec, str(self.info.metadata.get("backend", "torch"))).embed_queries(rewritten)
         check_compatible(self.info, self.spec, self.info.code_set_version, dimension=vectors.shape[1])
 
         # The two collections are searched at once, the synonym companion in a worker thread: Chroma's search
         # releases the GIL, so on two cores a query pays Chroma's fixed cost once, not twice. A batch of more
-        # than one chunk is searched in two worker threads, chunk after chunk, while this thread ranks by BM25
-        # and steers the chunks already found: its Python overlaps Chroma's search of the next chunk.
+        # than one chunk is searched in two worker threads, chunk after chunk, while this thread fuses and
+        # steers the chunks already found: its Python overlaps Chroma's search of the next chunk.
         step = len(texts) if ids is not None else CHUNK  # an exact search reads its codes' vectors once
         pool, here = _search_pool(), len(texts) <= step
 
@@ -457,7 +459,7 @@ class Retriever:
         ranked: list[list[str]] = []
         bests: list[dict[str, tuple[float, str]]] = []
         for q, text in enumerate(rewritten):
-            lexical = self._lexical_rank(text, depth, allowed)
+            lexical = ranking.result()[q]
             main, companion = found[q // step]
             dense, syn = main.result()[q % step], companion.result()[q % step] if companion else []
             best: dict[str, tuple[float, str]] = {}  # code -> (distance, id of its best document)
