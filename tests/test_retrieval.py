@@ -756,6 +756,31 @@ def test_spelling_correction(lexical: LexicalIndex, text: str, fixed: str) -> No
     assert lexical.correct(text) == fixed
 
 
+@pytest.fixture(scope="module")
+def compounds(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real codes that write as one word what people write as two: frostbite (T33), gallbladder (K82), and
+    codes whose words are each known alone: heart failure (I50), a bite of the lip (S00.57)."""
+    return real_index(tmp_path_factory, "compounds", ("T33", "K82", "I50", "S00.57"))
+
+
+@pytest.mark.parametrize("text, fixed", [
+    ("superficial frost bite", "superficial frostbite"),  # else "frost" was "corrected" to "front"
+    ("frost-bite of left hand", "frostbite of left hand"),
+    ("other gall bladder disease", "other gallbladder disease"),  # "bladder" alone is known: "gall" is not
+    ("heart failure", "heart failure"),  # both words known: apart
+    ("bite of lip", "bite of lip"),
+    ("gall", "gall"),  # nothing to join with
+])
+def test_words_written_apart_are_joined_where_icd_writes_one(compounds: LexicalIndex, text: str, fixed: str) -> None:
+    assert compounds.correct(text) == fixed
+
+
+def test_a_compound_part_written_by_an_expansion_is_not_joined(compounds: LexicalIndex) -> None:
+    # "bite" is known (S00.57), "frost" is not: only an expansion's "frost" stays
+    assert compounds.join_compounds("frost bite", frozenset({"frost"})) == "frost bite"
+    assert compounds.join_compounds("frost bite", frozenset({"bite"})) == "frostbite"
+
+
 @pytest.mark.parametrize("word, spellings", [
     ("anaemia", ["anemia"]), ("haemorrhages", ["hemorrhages"]), ("oesophageal", ["esophageal"]),
     ("diarrhoea", ["diarrhea"]), ("foetal", ["fetal"]), ("tumour", ["tumor"]), ("goitre", ["goiter"]),
@@ -1261,8 +1286,9 @@ def test_prefer_specific_takes_only_descendants_within_its_window(descents: Lexi
 def opposites(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real codes whose descriptions say one of two opposite words: genital malformations of either sex,
     essential and secondary hypertension, acute and chronic bronchitis, Salter-Harris IV fractures of the upper
-    and the lower end of the radius."""
-    return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42", "S59.14", "S59.24"))
+    and the lower end of the radius, puncture wounds of the vocal cord with and without foreign body."""
+    return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42", "S59.14", "S59.24",
+                                                      "S11.03"))
 
 
 def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -1278,6 +1304,11 @@ def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int 
     # ICD-10-CM's "lower end" of a bone is the clinician's "distal", its "upper end" "proximal"
     ("left distal radius Salter-Harris 4 growth plate fracture", ["S59.142", "S59.242"], ["S59.242", "S59.142"]),
     ("Salter-Harris IV fracture of the proximal radius, left", ["S59.242", "S59.142"], ["S59.142", "S59.242"]),
+    # a "no" / "without" clause and a "with" clause that names the same thing are opposites
+    ("vocal cord puncture wound, no foreign body", ["S11.034", "S11.033"], ["S11.033", "S11.034"]),
+    ("puncture of vocal cord without retained foreign body", ["S11.034", "S11.033"], ["S11.033", "S11.034"]),
+    ("puncture wound of vocal cord with foreign body", ["S11.033", "S11.034"], ["S11.034", "S11.033"]),
+    ("puncture wound of vocal cord", ["S11.034", "S11.033"], ["S11.034", "S11.033"]),  # says neither
     # no code of the window without the clash: nothing moves
     ("congenital anomalies of female genitals", ["Q55", "Q55.9"], ["Q55", "Q55.9"]),
     # the query says both words, or neither, or the code says the query's word too
@@ -1315,3 +1346,14 @@ def test_contradicts_weighs_whole_words() -> None:
     assert clash("distal radius fracture", "Fracture of upper end of radius") is True
     assert clash("distal radius fracture", "Fracture of lower end of radius") is False
     assert clash("proximal tibia fracture", "Fracture of lower leg") is False  # a lower leg is no bone's end
+    assert clash("T2DM w/o complications", "Type 2 diabetes mellitus with unspecified complications") is True
+    assert clash("migraine with aura", "Migraine without aura, not intractable") is True
+    assert clash("migraine with aura", "Migraine with aura, not intractable") is False
+    assert clash("concussion with no loss of consciousness", "Concussion with loss of consciousness") is True
+    assert clash("concussion without loss of consciousness", "Concussion without loss of consciousness") is False
+    # the clause ends at a comma or the next clause: "with obstruction" is not negated
+    assert clash("gallstone without cholecystitis, with obstruction",
+                 "Calculus of gallbladder without cholecystitis with obstruction") is False
+    assert clash("gallstone without cholecystitis with obstruction",
+                 "Calculus of gallbladder with acute cholecystitis with obstruction") is True
+    assert clash("no foreign body in the wound", "Laceration without foreign body of scalp") is False

@@ -373,14 +373,39 @@ class LexicalIndex:
         stem = self._stem(word)
         return word in self.word_counts or stem in self._vocab or stem in self._accented
 
+    def join_compounds(self, text: str, protected: frozenset[str] = frozenset()) -> str:
+        """Two words written apart (or hyphenated) that ICD-10-CM writes as one, when it never uses one of
+        them alone: "frost bite" is "frostbite" (else "frost", unknown, would be "corrected" to "front"),
+        "gall bladder" is "gallbladder". Two words it uses both stay apart ("heart failure"), and so does a
+        word that an expansion wrote (``protected``)."""
+
+        def joins(first: str, second: str) -> bool:
+            a, b = first.lower(), second.lower()
+            return self.known(a + b) and any(not self.known(w) and w not in protected for w in (a, b))
+
+        words = list(_WORD.finditer(text))
+        out, end, skip = [], 0, False
+        for this, after in zip(words, [*words[1:], None]):
+            if skip:
+                skip = False
+                continue
+            if (after is not None and text[this.end():after.start()] in (" ", "-")
+                    and joins(this.group(0), after.group(0))):
+                out += [text[end:this.start()], (this.group(0) + after.group(0)).lower()]
+                end, skip = after.end(), True
+        return "".join([*out, text[end:]])
+
     def correct(self, text: str, protected: frozenset[str] = frozenset()) -> str:
         """Words ICD-10-CM never uses (in any form), of 4+ letters, replaced by the closest word it does use.
 
-        Conservative, so that plain English is left alone: a British spelling becomes the US one ICD-10-CM
-        uses (:func:`us_spellings`); otherwise the same first letter, at most 1 edit for words of up to 7
-        letters, 2 beyond; ties go to the more frequent word.
+        Conservative, so that plain English is left alone: two words it writes as one are joined first
+        (:meth:`join_compounds`); a British spelling becomes the US one ICD-10-CM uses (:func:`us_spellings`);
+        otherwise the same first letter, at most 1 edit for words of up to 7 letters, 2 beyond; ties go to
+        the more frequent word.
         """
         import Levenshtein
+
+        text = self.join_compounds(text, protected)
 
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
@@ -404,6 +429,10 @@ class LexicalIndex:
             return best[2] if best else word
 
         return re.sub(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", fix, text)
+
+
+#: The words :meth:`LexicalIndex.join_compounds` may join, two at a time.
+_WORD = re.compile(r"(?<![\w'])[A-Za-z]{2,}(?![\w'])")
 
 
 #: British spellings and the US ones ICD-10-CM uses: "anaemia", "haemorrhage", "oedema", "oesophagus",

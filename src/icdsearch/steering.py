@@ -74,9 +74,9 @@ def _side_phrase(match: re.Match[str]) -> str:
     return "*" + re.sub(r"\b\w{4,}\b", _singular, _SIDE_ORGAN.sub("", match.group(1)))
 
 
-def _singular(word: re.Match[str]) -> str:
+def _singular(word: re.Match[str] | str) -> str:
     """ "glands" -> "gland", "arteries" -> "artery"; "abscess", "plexus", "pelvis" stay."""
-    text = word.group(0)
+    text = word if isinstance(word, str) else word.group(0)
     if text.endswith(("ss", "us", "is")) or not text.endswith("s"):
         return text
     return text[:-3] + "y" if text.endswith("ies") and len(text) >= 6 else text[:-1]
@@ -466,18 +466,47 @@ _PLAIN_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _BONE_END = (("lower end", "distal"), ("upper end", "proximal"))
 
 
+#: A clause that says something is absent ("without foreign body", "w/o complications", "no loss of
+#: consciousness") or present ("with foreign body"), up to the next clause, comma or semicolon.
+_ABSENT = re.compile(r"\b(?:without|w/o|with no|no)\b\s+([^,;]*?)(?=\s*(?:\bwith\b|\bwithout\b|[,;]|$))")
+_PRESENT = re.compile(r"\bwith\b\s+([^,;]*?)(?=\s*(?:\bwith\b|\bwithout\b|[,;]|$))")
+#: Words that a with / without clause says without naming what is there or not.
+_CLAUSE_FILLER = frozenset({"a", "an", "the", "of", "and", "or", "in", "to", "by", "for", "on", "at", "any", "other",
+                            "unspecified", "specified", "retained", "associated"})
+_WITH, _WITHOUT = "with:", "without:"
+
+
+def _clause_words(prefix: str, clause: str) -> list[str]:
+    """``prefix`` and each word a with / without clause names, a plural as its singular."""
+    return [prefix + _singular(w) for w in _PLAIN_WORD.findall(clause) if w not in _CLAUSE_FILLER]
+
+
 def plain_words(text: str) -> frozenset[str]:
     """The text's lower-case words, accents off, a hyphenated word whole (for :func:`prefer_consistent`);
-    "lower end" and "upper end" also say "distal" and "proximal" (:data:`_BONE_END`)."""
+    "lower end" and "upper end" also say "distal" and "proximal" (:data:`_BONE_END`); and each word of a
+    "with ..." clause also reads ``with:word``, of a "without ..." or "no ..." clause ``without:word``, so
+    that "no foreign body" and "with foreign body" are opposites."""
     lowered = fold(text).lower()
     words = _PLAIN_WORD.findall(lowered)
-    return frozenset([*words, *(word for phrase, word in _BONE_END if phrase in lowered)])
+    absent = [w for m in _ABSENT.finditer(lowered) for w in _clause_words(_WITHOUT, m.group(1))]
+    rest = _ABSENT.sub(" ", lowered)
+    present = [w for m in _PRESENT.finditer(rest) for w in _clause_words(_WITH, m.group(1))]
+    return frozenset([*words, *(word for phrase, word in _BONE_END if phrase in lowered), *absent, *present])
+
+
+def _opposite_of(word: str) -> frozenset[str]:
+    """The words that say the opposite of ``word`` (:data:`OPPOSITES`, or a with / without clause's)."""
+    if word.startswith(_WITHOUT):
+        return frozenset({_WITH + word[len(_WITHOUT):]})
+    if word.startswith(_WITH):
+        return frozenset({_WITHOUT + word[len(_WITH):]})
+    return _OPPOSITE_OF.get(word, frozenset())
 
 
 def contradicted(query: frozenset[str], words: frozenset[str]) -> frozenset[str]:
     """The query words of which a code of ``words`` says the opposite and not the word itself, the query
     not saying that opposite too (both :func:`plain_words`)."""
-    return frozenset(w for w in query if w in _OPPOSITE_OF and w not in words and (_OPPOSITE_OF[w] & words) - query)
+    return frozenset(w for w in query if w not in words and (_opposite_of(w) & words) - query)
 
 
 def contradicts(query: frozenset[str], words: frozenset[str]) -> bool:
@@ -491,9 +520,11 @@ def prefer_consistent(ranked: Sequence[int], query: frozenset[str], words: Calla
     opposite of a query word (:data:`OPPOSITES`) is preceded by the best-ranked code there that says that
     word and the opposite of none: "congenital anomalies of female genitals" is a Q52 code, not Q55 "Other
     congenital malformations of male genital organs"; "secondary high blood pressure" is I15, not I10 "Essential
-    (primary) hypertension", whose inclusion term says "high blood pressure". ``query`` and ``words(i)``:
+    (primary) hypertension", whose inclusion term says "high blood pressure"; "vocal cord puncture wound, no
+    foreign body" is S11.033 "Puncture wound without foreign body of vocal cord", not S11.034 "... with
+    foreign body". ``query`` and ``words(i)``:
     :func:`plain_words` of the query and of code i's description. Past the window nothing moves."""
-    if not query & _OPPOSITE_OF.keys():
+    if not any(_opposite_of(w) for w in query):
         return list(ranked)
     top = list(ranked[:window])
     clash = {i: contradicted(query, words(i)) for i in top}
