@@ -1286,9 +1286,10 @@ def test_prefer_specific_takes_only_descendants_within_its_window(descents: Lexi
 def opposites(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real codes whose descriptions say one of two opposite words: genital malformations of either sex,
     essential and secondary hypertension, acute and chronic bronchitis, Salter-Harris IV fractures of the upper
-    and the lower end of the radius, puncture wounds of the vocal cord with and without foreign body."""
+    and the lower end of the radius, puncture wounds of the vocal cord with and without foreign body, and
+    poisonings and blunt injuries of each intent."""
     return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42", "S59.14", "S59.24",
-                                                      "S11.03"))
+                                                      "S11.03", "T43.59", "Y29", "Y00", "X79"))
 
 
 def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -1309,6 +1310,16 @@ def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int 
     ("puncture of vocal cord without retained foreign body", ["S11.034", "S11.033"], ["S11.033", "S11.034"]),
     ("puncture wound of vocal cord with foreign body", ["S11.033", "S11.034"], ["S11.034", "S11.033"]),
     ("puncture wound of vocal cord", ["S11.034", "S11.033"], ["S11.034", "S11.033"]),  # says neither
+    # ICD-10-CM's four intents, in a clinician's words, are opposites
+    ("deliberate overdose of other antipsychotics", ["T43.591", "T43.592"], ["T43.592", "T43.591"]),
+    ("other antipsychotic poisoning inflicted by another person", ["T43.591", "T43.593"], ["T43.593", "T43.591"]),
+    ("hit by something blunt, not known if it was on purpose", ["Y00", "X79", "Y29"], ["Y29", "Y00", "X79"]),
+    ("blunt object injury, intent unknown", ["X79", "Y29"], ["Y29", "X79"]),
+    ("struck by a blunt object, unclear whether accidental or deliberate", ["Y00", "Y29"], ["Y29", "Y00"]),
+    ("assaulted with a blunt object", ["Y29", "Y00"], ["Y00", "Y29"]),
+    # no intent, or two, named: nothing moves
+    ("overdose of other antipsychotics", ["T43.592", "T43.591"], ["T43.592", "T43.591"]),
+    ("accidental or intentional overdose of other antipsychotics", ["T43.592", "T43.591"], ["T43.592", "T43.591"]),
     # no code of the window without the clash: nothing moves
     ("congenital anomalies of female genitals", ["Q55", "Q55.9"], ["Q55", "Q55.9"]),
     # the query says both words, or neither, or the code says the query's word too

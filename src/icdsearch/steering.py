@@ -476,6 +476,31 @@ _CLAUSE_FILLER = frozenset({"a", "an", "the", "of", "and", "or", "in", "to", "by
 _WITH, _WITHOUT = "with:", "without:"
 
 
+#: ICD-10-CM's four intents of an injury, poisoning or toxic effect, in its words and in a clinician's; a
+#: text that says one reads ``intent:<name>`` too, and two different intents are opposites. An undetermined
+#: intent is said in words that name the others ("unclear whether accidental or deliberate"), so it is read
+#: first and alone; a text naming two others names none.
+_INTENT = "intent:"
+_INTENTS = (
+    ("undetermined", re.compile(r"\bundetermined\b|\bintent(?:ion)?(?: is| was)? (?:unknown|unclear|uncertain|"
+                                r"not (?:known|determined|established|clear))|\b(?:unknown|unclear|uncertain) intent|"
+                                r"\b(?:not known|unclear|uncertain|unsure) (?:if|whether)\b")),
+    ("accidental", re.compile(r"\baccident(?:al|ally)?\b|\bunintentional(?:ly)?\b")),
+    ("intentional", re.compile(r"\bintentional(?:ly)?\b|\bdeliberate(?:ly)?\b|\bon purpose\b|"
+                               r"\bself[- ]?(?:harm|inflicted|poisoning)|\bsuicid")),
+    ("assault", re.compile(r"\bassault|\binflicted by (?:another|someone|somebody)|\bhomicid|"
+                           r"\bby (?:another person|someone else|somebody else|another individual)\b")),
+)
+
+
+def intent_said(lowered: str) -> str:
+    """Which of ICD-10-CM's intents a lower-case text says, or "" (:data:`_INTENTS`)."""
+    said = [name for name, pattern in _INTENTS if pattern.search(lowered)]
+    if said[:1] == ["undetermined"]:
+        return "undetermined"
+    return said[0] if len(said) == 1 else ""
+
+
 def _clause_words(prefix: str, clause: str) -> list[str]:
     """``prefix`` and each word a with / without clause names, a plural as its singular."""
     return [prefix + _singular(w) for w in _PLAIN_WORD.findall(clause) if w not in _CLAUSE_FILLER]
@@ -485,13 +510,16 @@ def plain_words(text: str) -> frozenset[str]:
     """The text's lower-case words, accents off, a hyphenated word whole (for :func:`prefer_consistent`);
     "lower end" and "upper end" also say "distal" and "proximal" (:data:`_BONE_END`); and each word of a
     "with ..." clause also reads ``with:word``, of a "without ..." or "no ..." clause ``without:word``, so
-    that "no foreign body" and "with foreign body" are opposites."""
+    that "no foreign body" and "with foreign body" are opposites; a text that says an intent reads
+    ``intent:<name>`` (:func:`intent_said`)."""
     lowered = fold(text).lower()
     words = _PLAIN_WORD.findall(lowered)
     absent = [w for m in _ABSENT.finditer(lowered) for w in _clause_words(_WITHOUT, m.group(1))]
     rest = _ABSENT.sub(" ", lowered)
     present = [w for m in _PRESENT.finditer(rest) for w in _clause_words(_WITH, m.group(1))]
-    return frozenset([*words, *(word for phrase, word in _BONE_END if phrase in lowered), *absent, *present])
+    intent = intent_said(lowered)
+    return frozenset([*words, *(word for phrase, word in _BONE_END if phrase in lowered), *absent, *present,
+                      *([_INTENT + intent] if intent else [])])
 
 
 def _opposite_of(word: str) -> frozenset[str]:
@@ -500,6 +528,8 @@ def _opposite_of(word: str) -> frozenset[str]:
         return frozenset({_WITH + word[len(_WITHOUT):]})
     if word.startswith(_WITH):
         return frozenset({_WITHOUT + word[len(_WITH):]})
+    if word.startswith(_INTENT):
+        return frozenset(_INTENT + name for name, _ in _INTENTS if _INTENT + name != word)
     return _OPPOSITE_OF.get(word, frozenset())
 
 
