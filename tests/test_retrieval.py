@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,8 @@ from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, Incomplet
 from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir, load_word_forms,
                                us_spellings)
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
-from icdsearch.shorthand import Expander, default_expander, load_abbreviations
+from icdsearch.shorthand import (Abbreviation, Expander, default_expander, load_abbreviations, long_form,
+                                 merged, mine_acronyms)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
                                 history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
@@ -119,6 +122,66 @@ def test_longest_term_wins() -> None:
     rows = load_abbreviations()
     expander = Expander(tuple(r for r in rows if r.term in ("w/", "w/o", "dm", "dm2")))
     assert expander.expand("dm2 w/o w/") == "type 2 diabetes mellitus without with"
+
+
+# ------------------------------------------------------------------------------ acronyms ICD-10-CM defines
+
+
+@pytest.mark.parametrize("short, text, found", [
+    ("IUGR", "Intrauterine growth restriction", "Intrauterine growth restriction"),
+    ("NSAID", "Poisoning by other nonsteroidal anti-inflammatory drugs", "nonsteroidal anti-inflammatory drugs"),
+    ("ECG", "Abnormal electrocardiogram", "electrocardiogram"),  # one word holding the letters
+    ("ADEM", "Acute disseminated encephalitis and encephalomyelitis", None),  # would start at "and"
+    ("LGSIL", "Low grade squamous intraepithelial lesion on cytologic smear of anus", None),  # "anus": no L
+    ("HELLP", "HELLP syndrome", None),  # holds the acronym itself
+    ("XYZ", "Acute bronchitis", None),
+])
+def test_long_form_is_found_by_its_letters(short: str, text: str, found: str | None) -> None:
+    assert long_form(short, text) == found
+
+
+def test_mining_reads_acronyms_in_brackets_and_in_inclusion_terms() -> None:
+    mined = {a.term: a for a in mine_acronyms([
+        ("Disorders of newborn related to slow fetal growth", ["Intrauterine growth restriction (IUGR)"]),
+        ("Poisoning by, adverse effect of and underdosing of selective serotonin reuptake inhibitors",
+         ["Poisoning by, adverse effect of and underdosing of SSRI antidepressants"]),
+        # "AML M4" spells AML by chance: nothing else of the term is in the description
+        ("Acute myelomonocytic leukemia", ["AML M4"]),
+        ("Home (NOS) as the place of occurrence", []),
+    ])}
+    assert set(mined) == {"IUGR", "IUGRs", "SSRI", "SSRIs"}
+    assert mined["SSRIs"].expansion == "selective serotonin reuptake inhibitors"
+    assert mined["IUGR"].case_sensitive and mined["IUGR"].expansion == "intrauterine growth restriction"
+
+
+def test_a_curated_term_wins_over_a_mined_one() -> None:
+    curated = (Abbreviation("mva", "motor vehicle accident", "abbreviation", False),)
+    mined = (Abbreviation("MVA", "motor-vehicle accident", "abbreviation", True),
+             Abbreviation("SSRI", "selective serotonin reuptake inhibitors", "abbreviation", True))
+    assert [a.expansion for a in merged(curated, mined)] == ["motor vehicle accident",
+                                                            "selective serotonin reuptake inhibitors"]
+
+
+def test_the_default_expander_reads_the_mined_acronyms_in_capitals_only() -> None:
+    expander = default_expander()
+    assert expander.expand("SSRIs overdose") == "selective serotonin reuptake inhibitors poisoning"
+    assert expander.expand("IUGR newborn") == "intrauterine growth restriction newborn"
+    assert expander.expand("all") == "all" and expander.expand("ALL") == "acute lymphoblastic leukemia"
+    assert expander.expand("COPD") == "chronic obstructive pulmonary disease"  # the curated row
+
+
+def test_a_query_all_in_capitals_expands_no_capitals_only_term() -> None:
+    expander = default_expander()
+    assert expander.expand("HIT BY CAR") == "hit by car"  # not heparin induced thrombocytopenia
+    assert expander.expand("COPD EXACERBATION") == "chronic obstructive pulmonary disease exacerbation"
+    assert expander.expand("PE") == "pulmonary embolism"  # one word in capitals is an abbreviation
+
+
+@pytest.mark.slow
+def test_mining_script_reproduces_the_shipped_acronyms() -> None:
+    result = subprocess.run([sys.executable, str(Path(__file__).parent.parent / "scripts" / "mine_acronyms.py"),
+                             "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 # ------------------------------------------------------------------------------------------------ steering

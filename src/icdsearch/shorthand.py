@@ -3,7 +3,9 @@
 The list is data/abbreviations.csv (its datasheet: data/DATASHEET.md). A term matches as a whole word,
 in any letter case unless its row says ``CASE`` (then "PE" expands but "pe" does not); longer terms win
 ("w/o" before "w/", "a fib" before "af"). "T2DM w/o complications" becomes
-"type 2 diabetes mellitus without complications".
+"type 2 diabetes mellitus without complications". Beside it, data/icd_acronyms.csv holds the acronyms
+ICD-10-CM itself spells out ("Intrauterine growth restriction (IUGR)"), mined by :func:`mine_acronyms`
+(``scripts/mine_acronyms.py`` writes the file); a curated row wins over a mined one.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import csv
 import functools
 import io
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadDataset
 
 ABBREVIATIONS_PATH = Path(__file__).parent / "data" / "abbreviations.csv"
+ACRONYMS_PATH = Path(__file__).parent / "data" / "icd_acronyms.csv"
 KINDS = ("abbreviation", "shorthand", "lay")
 
 
@@ -70,11 +74,106 @@ class Expander:
         return self._map.get(found) or self._map.get(found.lower()) or found
 
     def expand(self, text: str) -> str:
+        """``text`` with every listed term expanded. A text of several words in capitals alone ("HIT BY CAR",
+        as some records are written) says nothing by its case: it is read in lower case, so that no term
+        matched in capitals only ("HIT", "CAR") expands in it."""
         if self._pattern is None:
             return text
+        if text.isupper() and len(text.split()) > 1:
+            text = text.lower()
         return " ".join(self._pattern.sub(self._lookup, text).split())
+
+
+def merged(curated: Sequence[Abbreviation], mined: Sequence[Abbreviation]) -> tuple[Abbreviation, ...]:
+    """The curated rows, then each mined row whose term no curated row already takes (in any case)."""
+    taken = {a.term.lower() for a in curated}
+    return (*curated, *(a for a in mined if a.term.lower() not in taken))
 
 
 @functools.lru_cache(maxsize=1)
 def default_expander() -> Expander:
-    return Expander(load_abbreviations())
+    return Expander(merged(load_abbreviations(), load_abbreviations(ACRONYMS_PATH)))
+
+
+# ---------------------------------------------------------------------------------- acronyms ICD-10-CM defines
+
+#: An acronym in parentheses or brackets after what it stands for: "Hypoxic ischemic encephalopathy [HIE]".
+_DEFINED = re.compile(r"[\[(]([A-Z]{3,8})s?[\])]")
+#: An acronym standing alone in an inclusion term: "... underdosing of SSRI antidepressants".
+_STANDALONE = re.compile(r"\b[A-Z]{3,8}\b")
+_LETTERS = re.compile(r"[A-Za-z][A-Za-z'-]*")
+#: Words a long form neither starts nor ends with ("Acute disseminated encephalitis and encephalomyelitis
+#: (ADEM)" would otherwise read ADEM as "and encephalomyelitis").
+_EDGE_WORDS = frozenset({"and", "or", "of", "in", "with", "to", "by", "for", "the", "a", "an", "due", "on"})
+#: ICD-10-CM's own notes, never an acronym to expand.
+_NOT_ACRONYMS = frozenset({"NOS", "NEC"})
+
+
+def long_form(short: str, text: str) -> str | None:
+    """The shortest end of ``text`` whose letters spell ``short`` in order, its first letter starting a word
+    (Schwartz and Hearst's algorithm, 2003): ("IUGR", "... Intrauterine growth restriction") -> "Intrauterine
+    growth restriction"; None if there is none, if it starts or ends with a small word, if its last word
+    lacks the acronym's last letter (the letters came from too far back: "Low grade squamous intraepithelial
+    lesion on cytologic smear of anus (LGSIL)"), or if it holds the acronym itself ("HELLP syndrome")."""
+    sf, lf = short.lower(), text.lower()
+    si, li = len(sf) - 1, len(lf) - 1
+    while si >= 0:
+        while li >= 0 and (lf[li] != sf[si] or (si == 0 and li > 0 and lf[li - 1].isalnum())):
+            li -= 1
+        if li < 0:
+            return None
+        li, si = li - 1, si - 1
+    found = text[lf.rfind(" ", 0, li + 1) + 1:].strip(" ,")
+    words = found.lower().split()
+    if (not words or words[0] in _EDGE_WORDS or words[-1] in _EDGE_WORDS or len(found) <= len(short)
+            or sf[-1] not in words[-1] or sf in words):
+        return None
+    return found
+
+
+def _spelled(short: str, description: str, synonym: str, at: int) -> str | None:
+    """The words of ``description`` whose initials spell ``short`` where ``synonym`` writes ``short`` with
+    the same words before it, or after it: "Poisoning by, ... underdosing of selective serotonin reuptake
+    inhibitors" beside "Poisoning by, ... underdosing of SSRI antidepressants". Initials alone are not enough:
+    "AML M4" under "Acute myelomonocytic leukemia" spells AML by chance, with nothing else in common."""
+    words = _LETTERS.findall(description)
+    before, after = _LETTERS.findall(synonym[:at]), _LETTERS.findall(synonym[at + len(short):])
+    for i in range(len(words) - len(short) + 1):
+        run = words[i : i + len(short)]
+        if "".join(w[0] for w in run).upper() != short:
+            continue
+        same_before = bool(before) and [w.lower() for w in words[:i]] == [w.lower() for w in before]
+        same_after = bool(after) and [w.lower() for w in words[i + len(short):]] == [w.lower() for w in after]
+        if same_before or same_after:
+            return " ".join(run)
+    return None
+
+
+def mine_acronyms(codes: Iterable[tuple[str, Sequence[str]]]) -> tuple[Abbreviation, ...]:
+    """The acronyms ICD-10-CM spells out, from each code's (description, inclusion terms): one written in
+    parentheses or brackets after its long form (:func:`long_form`), or one an inclusion term writes where
+    the description has the words (:func:`_spelled`). Each expands, matched in capitals only, to its most
+    frequent long form in lower case (ties: the first seen), its plural ("SSRIs") likewise; sorted by term."""
+    counts: dict[str, dict[str, int]] = {}
+
+    def seen(short: str, found: str | None) -> None:
+        if found and short not in _NOT_ACRONYMS:
+            forms = counts.setdefault(short, {})
+            forms[found.lower()] = forms.get(found.lower(), 0) + 1
+
+    for description, terms in codes:
+        for text in (description, *terms):
+            for match in _DEFINED.finditer(text):
+                before = re.sub(r"\s*[\[(][^\])]*[\])]", "", text[: match.start()])  # earlier brackets out
+                seen(match.group(1), long_form(match.group(1), " ".join(before.split()[-2 * len(match.group(1)):])))
+        for term in terms:
+            for match in _STANDALONE.finditer(term):
+                if match.group(0) not in description:
+                    seen(match.group(0), _spelled(match.group(0), description, term, match.start()))
+    out: list[Abbreviation] = []
+    for short in sorted(counts):
+        expansion = max(counts[short].items(), key=lambda item: item[1])[0]
+        out.append(Abbreviation(short, expansion, "abbreviation", True))
+        if short + "s" not in counts:
+            out.append(Abbreviation(short + "s", expansion, "abbreviation", True))
+    return tuple(out)
