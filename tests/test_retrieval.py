@@ -1352,7 +1352,7 @@ def opposites(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     and the lower end of the radius, puncture wounds of the vocal cord with and without foreign body, and
     poisonings and blunt injuries of each intent."""
     return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42", "S59.14", "S59.24",
-                                                      "S11.03", "T43.59", "Y29", "Y00", "X79"))
+                                                      "S11.03", "T43.59", "Y29", "Y00", "X79", "T39.31", "T40.60"))
 
 
 def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -1395,6 +1395,22 @@ def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int 
 def test_a_code_that_says_the_opposite_of_the_query_gives_way(opposites: LexicalIndex, query: str,
                                                                ranked: list[str], expected: list[str]) -> None:
     assert _consistent(opposites, query, ranked) == expected
+
+
+def test_a_code_of_the_wrong_intent_gives_way_only_within_its_category_or_chapter_20(opposites: LexicalIndex) -> None:
+    def consistent(query: str, ranked: list[str]) -> list[str]:
+        at = [opposites.position[c] for c in ranked]
+        out = prefer_consistent(at, plain_words(query), lambda i: plain_words(opposites.descriptions[i]),
+                                code=opposites.codes.__getitem__)
+        return [opposites.codes[i] for i in out]
+
+    # another drug's undetermined poisoning does not answer for this drug's accidental one
+    assert consistent("propionic acid derivative overdose, intent unknown", ["T39.311A", "T40.604A"]) == \
+        ["T39.311A", "T40.604A"]
+    assert consistent("propionic acid derivative overdose, intent unknown", ["T39.311A", "T40.604A", "T39.314A"]) == \
+        ["T39.314A", "T39.311A", "T40.604A"]
+    # external causes keep each intent in a category of its own
+    assert consistent("blunt object injury, intent unknown", ["X79", "Y29"]) == ["Y29", "X79"]
 
 
 def test_prefer_consistent_looks_only_within_its_window(opposites: LexicalIndex) -> None:

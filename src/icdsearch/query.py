@@ -493,7 +493,8 @@ class Retriever:
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,
                                          said=self.lexical.said)
                 indices = prefer_consistent(indices, plain_words(text),
-                                            lambda i: plain_words(self.lexical.descriptions[i]))
+                                            lambda i: plain_words(self.lexical.descriptions[i]),
+                                            code=codes.__getitem__)
                 if not billable_only:  # among all codes, a header that the query says all of
                     indices = prefer_header(indices, self.lexical.all_words(text), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),

@@ -481,6 +481,8 @@ _WITH, _WITHOUT = "with:", "without:"
 #: intent is said in words that name the others ("unclear whether accidental or deliberate"), so it is read
 #: first and alone; a text naming two others names none.
 _INTENT = "intent:"
+#: The first letters of chapter 20's codes (external causes of morbidity, V00-Y99).
+_EXTERNAL_CAUSES = frozenset("VWXY")
 _INTENTS = (
     ("undetermined", re.compile(r"\bundetermined\b|\bintent(?:ion)?(?: is| was)? (?:unknown|unclear|uncertain|"
                                 r"not (?:known|determined|established|clear))|\b(?:unknown|unclear|uncertain) intent|"
@@ -545,24 +547,35 @@ def contradicts(query: frozenset[str], words: frozenset[str]) -> bool:
 
 
 def prefer_consistent(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
-                      window: int = GENERAL_WINDOW) -> list[int]:
+                      window: int = GENERAL_WINDOW, code: Callable[[int], str] | None = None) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a code whose description says the
     opposite of a query word (:data:`OPPOSITES`) is preceded by the best-ranked code there that says that
     word and the opposite of none: "congenital anomalies of female genitals" is a Q52 code, not Q55 "Other
     congenital malformations of male genital organs"; "secondary high blood pressure" is I15, not I10 "Essential
     (primary) hypertension", whose inclusion term says "high blood pressure"; "vocal cord puncture wound, no
     foreign body" is S11.033 "Puncture wound without foreign body of vocal cord", not S11.034 "... with
-    foreign body". ``query`` and ``words(i)``:
-    :func:`plain_words` of the query and of code i's description. Past the window nothing moves."""
+    foreign body"; "deliberate overdose of other antipsychotics" is T43.592 "..., intentional self-harm", not
+    T43.591 "..., accidental (unintentional)". ``query`` and ``words(i)``: :func:`plain_words` of the query
+    and of code i's description. With ``code(i)``, a code of the wrong intent gives way only to a code of its
+    own category, where ICD-10-CM keeps a poisoning's intents, or, for an external cause (chapter 20, whose
+    intents are categories of their own: Y29, Y00, X79), to another external cause; so "ibuprofen overdose,
+    intent unknown" keeps its drug. Past the window nothing moves."""
     if not any(_opposite_of(w) for w in query):
         return list(ranked)
     top = list(ranked[:window])
     clash = {i: contradicted(query, words(i)) for i in top}
 
+    def kin(index: int, other: int) -> bool:
+        if code is None or not any(w.startswith(_INTENT) for w in clash[index]):
+            return True
+        a, b = code(index), code(other)
+        return a[:3] == b[:3] or (a[0] in _EXTERNAL_CAUSES and b[0] in _EXTERNAL_CAUSES)
+
     def pick(index: int, placed: set[int]) -> int:
         if not clash[index]:
             return index
-        return next((j for j in top if j not in placed and not clash[j] and clash[index] <= words(j)), index)
+        return next((j for j in top if j not in placed and not clash[j] and clash[index] <= words(j)
+                     and kin(index, j)), index)
 
     return _lead(ranked, window, pick)
 
