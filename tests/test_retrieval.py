@@ -82,6 +82,10 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("missed period", "amenorrhea"),
     ("missed abortion", "missed abortion"),  # O02.1's own words: only the whole term "missed period" expands
     ("deaf-mute", "deaf-mute"),  # "deaf" is a whole word only
+    # ICD-10-CM's transport definitions: a bicycle is a pedal cycle, but an electric one keeps its own words
+    ("bus passenger hurt in collision with bicycle", "bus passenger hurt in collision with pedal cycle"),
+    ("electric bicycle rider hit by SUV", "electric (assisted) bicycle rider hit by sport utility vehicle"),
+    ("moped crash", "motorcycle crash"),
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
