@@ -481,8 +481,6 @@ _WITH, _WITHOUT = "with:", "without:"
 #: intent is said in words that name the others ("unclear whether accidental or deliberate"), so it is read
 #: first and alone; a text naming two others names none.
 _INTENT = "intent:"
-#: The first letters of chapter 20's codes (external causes of morbidity, V00-Y99).
-_EXTERNAL_CAUSES = frozenset("VWXY")
 _INTENTS = (
     ("undetermined", re.compile(r"\bundetermined\b|\bintent(?:ion)?(?: is| was)? (?:unknown|unclear|uncertain|"
                                 r"not (?:known|determined|established|clear))|\b(?:unknown|unclear|uncertain) intent|"
@@ -493,6 +491,11 @@ _INTENTS = (
     ("assault", re.compile(r"\bassault|\binflicted by (?:another|someone|somebody)|\bhomicid|"
                            r"\bby (?:another person|someone else|somebody else|another individual)\b")),
 )
+
+
+#: The first letters of chapter 20's codes (external causes of morbidity, V00-Y99), whose intents are
+#: categories of their own (Y29, Y00, X79), where a poisoning's are siblings (T43.591, T43.592).
+_EXTERNAL_CAUSES = frozenset("VWXY")
 
 
 def intent_said(lowered: str) -> str:
@@ -525,7 +528,8 @@ def plain_words(text: str) -> frozenset[str]:
 
 
 def _opposite_of(word: str) -> frozenset[str]:
-    """The words that say the opposite of ``word`` (:data:`OPPOSITES`, or a with / without clause's)."""
+    """The words that say the opposite of ``word``: :data:`OPPOSITES`, a with / without clause's word, or
+    the other three intents (:func:`plain_words`)."""
     if word.startswith(_WITHOUT):
         return frozenset({_WITH + word[len(_WITHOUT):]})
     if word.startswith(_WITH):
@@ -559,7 +563,7 @@ def prefer_consistent(ranked: Sequence[int], query: frozenset[str], words: Calla
     and of code i's description. With ``code(i)``, a code of the wrong intent gives way only to a code of its
     own category, where ICD-10-CM keeps a poisoning's intents, or, for an external cause (chapter 20, whose
     intents are categories of their own: Y29, Y00, X79), to another external cause; so "ibuprofen overdose,
-    intent unknown" keeps its drug. Past the window nothing moves."""
+    intent unknown" stays in T39, not another drug's undetermined code. Past the window nothing moves."""
     if not any(_opposite_of(w) for w in query):
         return list(ranked)
     top = list(ranked[:window])
