@@ -842,6 +842,17 @@ def test_words_written_apart_are_joined_where_icd_writes_one(compounds: LexicalI
     assert compounds.correct(text) == fixed
 
 
+def test_a_hyphenated_word_icd_writes_is_known_whole_and_left_alone(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """I69.353 says "right non-dominant side", G81.93 "right nondominant side". A query's "non-dominant" stays
+    as written: "corrected" to "nondominant" it no longer said "non", and I69.351 "right dominant side" could
+    answer it. (An index whose word list split hyphenated words, written once by a name clash in lexical.py,
+    did exactly that.)"""
+    index = real_index(tmp_path_factory, "hyphens", ("I69.35", "G81.9"))
+    assert "non-dominant" in index.word_counts and index.known("non-dominant")
+    assert index.correct("hemiplegia affecting right non-dominant side") == "hemiplegia affecting right non-dominant side"
+    assert index.correct("right non dominant side") == "right non dominant side"  # both words known: apart
+
+
 def test_a_compound_part_written_by_an_expansion_is_not_joined(compounds: LexicalIndex) -> None:
     # "bite" is known (S00.57), "frost" is not: only an expansion's "frost" stays
     assert compounds.join_compounds("frost bite", frozenset({"frost"})) == "frost bite"

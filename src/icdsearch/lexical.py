@@ -383,7 +383,7 @@ class LexicalIndex:
             a, b = first.lower(), second.lower()
             return self.known(a + b) and any(not self.known(w) and w not in protected for w in (a, b))
 
-        words = list(_WORD.finditer(text))
+        words = list(_JOINABLE.finditer(text))
         out, end, skip = [], 0, False
         for this, after in zip(words, [*words[1:], None]):
             if skip:
@@ -432,7 +432,7 @@ class LexicalIndex:
 
 
 #: The words :meth:`LexicalIndex.join_compounds` may join, two at a time.
-_WORD = re.compile(r"(?<![\w'])[A-Za-z]{2,}(?![\w'])")
+_JOINABLE = re.compile(r"(?<![\w'])[A-Za-z]{2,}(?![\w'])")
 
 
 #: British spellings and the US ones ICD-10-CM uses: "anaemia", "haemorrhage", "oedema", "oesophagus",
