@@ -1317,6 +1317,18 @@ def test_prefer_header_takes_only_headers_within_its_window(climbs: LexicalIndex
     assert _header(climbs, "family history of cancer", ["Z80.9", "R07.9", "Z80"], window=3) == ["Z80", "Z80.9", "R07.9"]
 
 
+def test_an_encounter_the_query_does_not_name_gives_way_to_its_header_even_beyond_the_window(
+        climbs: LexicalIndex) -> None:
+    """S23.151A is S23.151 "..., initial encounter": the query names no encounter, so S23.151 answers even
+    where it ranks past the window (two T50.2X3 "..., assault" rephrasings were answered T50.2X3A)."""
+    ranked = ["S23.151A", "Z80.9", "S23.151"]
+    assert _header(climbs, "dislocation of T8/T9 thoracic vertebra", ranked, window=2) == \
+        ["S23.151", "S23.151A", "Z80.9"]
+    # a query naming the encounter keeps it; a header that says more is still taken only within the window
+    assert _header(climbs, "dislocation of T8/T9 thoracic vertebra, initial encounter", ranked, window=2) == ranked
+    assert _header(climbs, "family history of cancer", ["Z80.9", "R07.9", "Z80"], window=2) == ["Z80.9", "R07.9", "Z80"]
+
+
 @pytest.fixture(scope="module")
 def descents(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real headers with descendants that say more of a query, or the header's very wording."""

@@ -390,12 +390,20 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     R07.9 "Chest pain, unspecified", not R07 "Pain in throat and chest"); at a code that adds no word and a
     header that says only more ("Dislocation of T8/T9 thoracic vertebra" is not S23.15 "Subluxation and
     dislocation of T8/T9-T9/T10 thoracic vertebra"); and at a code whose side or encounter fits the query's
-    better than the header's none ("..., right ankle, first visit")."""
+    better than the header's none ("..., right ankle, first visit"). A code that only adds an encounter the
+    query does not name climbs to its header even past the window: "poisoned by another person with
+    diuretics" is T50.2X3 "..., assault" wherever it ranks, not T50.2X3A "..., assault, initial encounter"."""
     shown = set(ranked[:window])
+
+    def encounter_only(code: int, up: int) -> bool:
+        """Whether ``code`` is ``up`` with an encounter added and nothing else, and the query names none."""
+        return (not intent.encounter and table.group[code] >= 0 and table.group[code] == table.group[up]
+                and bool(table.suffixes[table.suffix[code]]) and not table.suffixes[table.suffix[up]])
 
     def pick(index: int, placed: set[int]) -> int:
         chosen = index
-        while (up := parent(chosen)) is not None and up in shown and up not in placed:
+        while ((up := parent(chosen)) is not None and up not in placed
+               and (up in shown or encounter_only(chosen, up))):
             added, more = words(chosen) - words(up), words(up) - words(chosen)
             if (any(_same_word(q, w) for q in query for w in added)
                     or ("other" in more and "other" not in query)
