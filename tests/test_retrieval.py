@@ -843,14 +843,30 @@ def test_words_written_apart_are_joined_where_icd_writes_one(compounds: LexicalI
 
 
 def test_a_hyphenated_word_icd_writes_is_known_whole_and_left_alone(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """I69.353 says "right non-dominant side", G81.93 "right nondominant side". A query's "non-dominant" stays
-    as written: "corrected" to "nondominant" it no longer said "non", and I69.351 "right dominant side" could
-    answer it. (An index whose word list split hyphenated words, written once by a name clash in lexical.py,
+    """I69.353 says "right non-dominant side", G81.93 "right nondominant side". A query's "non-dominant" keeps
+    its words: "corrected" to a word that no longer said "non", I69.351 "right dominant side" could answer
+    it. (An index whose word list split hyphenated words, written once by a name clash in lexical.py,
     did exactly that.)"""
     index = real_index(tmp_path_factory, "hyphens", ("I69.35", "G81.9"))
     assert "non-dominant" in index.word_counts and index.known("non-dominant")
-    assert index.correct("hemiplegia affecting right non-dominant side") == "hemiplegia affecting right non-dominant side"
-    assert index.correct("right non dominant side") == "right non dominant side"  # both words known: apart
+    said = index.tokens("hemiplegia affecting right non-dominant side")
+    assert index.tokens(index.correct("hemiplegia affecting right non-dominant side")) == said
+    # "non" alone is no word of the index (its "non-" prefixes are read joined): "non dominant" is joined too
+    assert index.correct("right non dominant side") == "right nondominant side"
+
+
+def test_non_hyphen_or_not_reads_the_same(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ICD-10-CM writes "non-dominant" (I69.35-) and "nondominant" (G81.9-). Read apart, "left nondominant"
+    left "non" of I69.354 unsaid and I69.352 "left dominant side" answered it; both spellings are now one
+    token, in the index and in a query. "non-ST" (short) stays two words."""
+    index = real_index(tmp_path_factory, "hyphens", ("I69.35", "G81.9"))
+    assert index.tokens("non-dominant") == index.tokens("nondominant") == index.tokens("Non-dominant")
+    assert index.tokens("non-ST elevation") == ["non", "st", "elev"]
+    for query, code in (("hemiplegia following cerebral infarction affecting left nondominant side", "I69.354"),
+                        ("hemiplegia following cerebral infarction affecting left non-dominant side", "I69.354"),
+                        ("hemiplegia affecting right non-dominant side", "G81.93")):
+        top = [index.codes[i] for i, _ in index.top_codes(query, 3)]
+        assert code in top and not any(c in top[:top.index(code)] for c in ("I69.352", "I69.351", "G81.91")), top
 
 
 def test_a_compound_part_written_by_an_expansion_is_not_joined(compounds: LexicalIndex) -> None:

@@ -30,7 +30,7 @@ from .steering import VariantTable, fold
 if TYPE_CHECKING:
     from .collections import Store
 
-FORMAT = 5
+FORMAT = 6
 #: bm25s's default pattern wants 2+ characters; ICD-10-CM needs "type 2", "stage 3", "C5".
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)
@@ -38,6 +38,15 @@ _TOKEN = re.compile(TOKEN_PATTERN)
 #: "vitamin_a", that steering does not read as a form of "vitamin").
 _LETTER_NAMED = re.compile(r"\b(vitamin|hepatitis)\s+([a-z])\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
+#: The prefix "non-" before a word of 4+ letters, which ICD-10-CM writes both ways ("right non-dominant
+#: side" 48 times, "right nondominant side" 12): read as one word, so that either spelling finds both and
+#: "nondominant" does not leave "non" unsaid beside "dominant". Shorter ones stay apart ("non-ST", "non-ABO").
+_NON_HYPHEN = re.compile(r"\bnon-(?=[a-z]{4})", re.IGNORECASE)
+
+
+def join_non(text: str) -> str:
+    """``text`` with "non-" joined to the word it prefixes ("non-dominant" -> "nondominant")."""
+    return _NON_HYPHEN.sub(lambda m: m.group(0)[:3], text)
 STEMMER = "english"
 #: Adjectives of anatomy and the nouns they come from ("venous", "vein"): a query's word finds the other's
 #: titles in the BM25 ranking. The project's own list (data/DATASHEET.md).
@@ -79,7 +88,8 @@ def build_index(directory: Path, code_set: CodeSet, synonyms: Sequence[Synonym])
     texts = [c.description for c in code_set] + [lexical_text(s) for s in kept]
     doc_code = np.array(list(range(len(codes))) + [position[s.code] for s in kept], dtype=np.int32)
 
-    tokens = bm25s.tokenize(texts, stopwords=list(STOPWORDS_EN), stemmer=Stemmer.Stemmer(STEMMER),
+    tokens = bm25s.tokenize([join_non(t) for t in texts], stopwords=list(STOPWORDS_EN),
+                            stemmer=Stemmer.Stemmer(STEMMER),
                             token_pattern=TOKEN_PATTERN,
                             return_ids=False, show_progress=False)
     retriever = bm25s.BM25()
@@ -292,7 +302,7 @@ class LexicalIndex:
     def tokens(self, text: str) -> list[str]:
         """The query's tokens exactly as bm25s.tokenize makes them (lower case, stop words out, stemmed)."""
         stem = self._stem
-        return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in self._stopwords]
+        return [stem(w) for w in _TOKEN.findall(join_non(text.lower())) if w not in self._stopwords]
 
     @functools.cached_property
     def _accented(self) -> dict[str, tuple[int, ...]]:
