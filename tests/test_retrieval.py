@@ -23,9 +23,10 @@ from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, Incomplet
 from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir, load_word_forms,
                                us_spellings)
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
-from icdsearch.shorthand import (Abbreviation, Expander, default_expander, load_abbreviations, long_form,
-                                 merged, mine_acronyms)
-from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, exact_wording_qualifiers, fold,
+from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, load_abbreviations,
+                                 long_form, merged, mine_acronyms)
+from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
+                                fold, prefer_collision,
                                 history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
                                 prefer_specific, prefer_consistent, contradicts, plain_words, qualifier_text, says_exactly, steer,
@@ -1001,6 +1002,61 @@ def test_hybrid_expands_shorthand_and_steers(hashed_store: dict) -> None:
     assert search("T2DM w/o complications", k=3, **hashed_store)[0].code == "E11.9"
     assert search("sprained left ankle, f/u", k=3, **hashed_store)[0].code == "S93.402D"
     assert search("rt knee pain", k=3, **hashed_store)[0].code == "M25.561"
+
+
+@pytest.mark.parametrize("text, read", [
+    ("hit by car", "pedestrian injured in collision with car"),  # no mode of transport said: a pedestrian
+    ("pedestrian hit by a car", "pedestrian injured in collision with car"),
+    ("child was run over by a truck", "child pedestrian injured in collision with truck"),
+    ("cyclist struck by the bus", "cyclist injured in collision with bus"),
+    ("car driver knocked over by a pickup truck", "car driver injured in collision with pickup truck"),
+    ("hit by a ball", "hit by a ball"),  # not a vehicle
+    ("struck by lightning", "struck by lightning"),
+    ("hit by cardiac arrest", "hit by cardiac arrest"),  # "car" only as a whole word
+])
+def test_who_was_hit_by_what_is_read_as_icd_writes_a_collision(text: str, read: str) -> None:
+    assert collision_reading(text) == read
+
+
+@pytest.mark.parametrize("text, category", [
+    ("pedestrian injured in collision with car", "V03"),
+    ("Pedestrian injured in collision with car, pick-up truck or van", "V03"),  # V03's own title
+    ("Car occupant injured in collision with pedestrian or animal", "V40"),  # and V40's: the order decides
+    ("pedal cyclist injured in collision with heavy transport vehicle", "V14"),
+    ("bus occupant injured in collision with pedal cycle", "V71"),
+    ("occupant of a lorry injured colliding with another lorry or a bus", "V64"),
+    ("car driver injured in collision with pick-up truck", "V43"),  # "pick-up truck" is no heavy "truck"
+    ("motorcyclist crashed into a tree", "V27"),  # a fixed object
+    ("bus occupant hurt when the bus hit a cyclist", "V71"),  # "hit" read only after an occupant is named
+    ("car hit a pedestrian", None),  # who was hurt is not said
+    ("driver injured in collision with car", None),  # the driver's vehicle is not said
+    ("car passenger injured in collision with motor vehicle", None),  # no one mode
+    ("pedestrian injured in collision with animal", None),  # ICD-10-CM has no such pedestrian category
+    ("semi-conscious after collision with a car", None),
+    ("chest pain", None),
+])
+def test_a_collision_names_its_category(text: str, category: str | None) -> None:
+    assert collision_category(text) == category
+
+
+@pytest.fixture(scope="module")
+def collisions(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real transport codes whose titles hold the same words in the other order: V03 (a pedestrian hit by a
+    car) and V40 (a car occupant who hit a pedestrian), with V13 (a pedal cyclist hit by a car)."""
+    return real_index(tmp_path_factory, "collisions", ("V03", "V40", "V13"))
+
+
+def test_the_collision_a_query_names_comes_first(collisions: LexicalIndex) -> None:
+    text = collision_reading("pedestrian hit by car")
+    ranked = [i for i, _ in collisions.top_codes(text, 40)]
+    first = [collisions.codes[i][:3] for i in ranked[:10]]
+    assert "V40" in first  # by its words alone, the car occupant's category ranks among the first
+    out = [collisions.codes[i] for i in prefer_collision(ranked, collision_category(text), collisions.codes.__getitem__)]
+    n = sum(c.startswith("V03") for c in out)
+    assert n > 0 and all(c.startswith("V03") for c in out[:n])
+    assert sorted(out) == sorted(collisions.codes[i] for i in ranked)  # a reordering, nothing lost
+    assert prefer_collision(ranked, None, collisions.codes.__getitem__) == ranked
+    assert prefer_collision(ranked, "V71", collisions.codes.__getitem__) == ranked  # none of it ranked
 
 
 def test_a_searcher_answers_as_search_does_and_opens_once(hashed_store: dict, monkeypatch: pytest.MonkeyPatch) -> None:

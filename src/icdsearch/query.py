@@ -380,10 +380,10 @@ class Retriever:
         """The query in ICD-10-CM's words: abbreviations and lay words expanded, misspellings corrected."""
         if not self.pipeline.abbreviations:
             return text
-        from .shorthand import default_expander
+        from .shorthand import collision_reading, default_expander
 
         expander = default_expander()
-        return self.lexical.correct(expander.expand(text), expander.protected)
+        return self.lexical.correct(collision_reading(expander.expand(text)), expander.protected)
 
     def allowed(self, billable_only: bool, category: str | None, ids: Sequence[str] | None) -> np.ndarray | None:
         """Which codes may be answered (bool per code of the lexical index), or None for all."""
@@ -405,11 +405,13 @@ class Retriever:
         """Ranked hits per text. With ``ids``, only those codes are searched (exactly)."""
         from .steering import (
             GENERAL_WINDOW,
+            collision_category,
             exact_wording_qualifiers,
             history_intent,
             named_defaults,
             parse_intent,
             plain_words,
+            prefer_collision,
             population_intent,
             prefer_consistent,
             prefer_default_type,
@@ -476,6 +478,8 @@ class Retriever:
                 # right ankle"); before steering, so that the query's side and encounter pick among its codes.
                 indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__,
                                                     deep=(self._wordings, words))
+                # Who was hurt and by what, which words alone cannot order: V03, not V40, for "hit by car".
+                indices = prefer_collision(indices, collision_category(text), codes.__getitem__)
                 indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
                                 limit=3 * max(k, GENERAL_WINDOW),  # the same first answers whatever k
                                 says=lambda i: self.lexical.qualifiers(i, named))

@@ -84,6 +84,34 @@ class Expander:
         return " ".join(self._pattern.sub(self._lookup, text).split())
 
 
+#: What ICD-10-CM's transport accidents (V01-V79) name as the other party of a collision, in its words and
+#: the ones an expansion leaves (data/abbreviations.csv turns "bicycle" into "pedal cycle", "SUV" into "sport
+#: utility vehicle", ...); a plural too.
+_VEHICLE = (r"(?:(?:motor |sport utility |heavy transport )?vehicle|car|automobile|auto|pick-?up(?: truck)?|van|"
+            r"truck|lorry|bus|motorcycle|motorbike|pedal cycle|railway train|train|streetcar|tram)(?:e?s)?\b")
+#: Who was hurt, said before "hit by": the injured person's mode of transport, or an occupant's role.
+_VICTIM = re.compile(r"\b(?:pedestrian|cyclist|bicyclist|pedal cycl|rider|motorcycl|driver|passenger|occupant|"
+                     r"car|automobile|van|truck|lorry|bus|train|streetcar|tram|vehicle|person on)", re.IGNORECASE)
+#: "hit by a car", "struck by the bus", "run over by a truck", "knocked down by a car".
+_HIT_BY = re.compile(rf"\b(?:(?:was|got|being|been) )?(?:hit|struck|run over|ran over|knocked (?:down|over)|mowed "
+                     rf"down) by (?:a |an |the |another |other )?(?={_VEHICLE})", re.IGNORECASE)
+
+
+def collision_reading(text: str) -> str:
+    """Who hit whom as ICD-10-CM writes it: the injured person's mode of transport first, "injured in collision
+    with" the other party. "pedestrian hit by car" is V03 "Pedestrian injured in collision with car, pick-up
+    truck or van", not V40 "Car occupant injured in collision with pedestrian"; "cyclist struck by a bus" is
+    V14. A person hit by a vehicle with no mode of transport said is a pedestrian (ICD-10-CM: "Pedestrian
+    NOS"): "hit by a car" -> "pedestrian injured in collision with car". Anything else hit by something
+    ("hit by a ball") is left alone."""
+    match = _HIT_BY.search(text)
+    if match is None:
+        return text
+    said = _VICTIM.search(text[: match.start()]) is not None
+    return " ".join((text[: match.start()] + ("" if said else " pedestrian ") + " injured in collision with "
+                     + text[match.end():]).split())
+
+
 def merged(curated: Sequence[Abbreviation], mined: Sequence[Abbreviation]) -> tuple[Abbreviation, ...]:
     """The curated rows, then each mined row whose term no curated row already takes (in any case)."""
     taken = {a.term.lower() for a in curated}

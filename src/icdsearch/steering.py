@@ -661,6 +661,72 @@ def prefer_traumatic_fracture(ranked: Sequence[int], text: str, description: Cal
     return list(ranked)
 
 
+#: ICD-10-CM's modes of transport in a land transport accident (V00-V79), as its titles, data/abbreviations.csv's
+#: expansions and people write them, with the digit each has in a category: the injured person's as its
+#: first digit (V0- pedestrian ... V7- bus occupant), the other party's as its second (V-3 "in collision
+#: with car, pick-up truck or van"). Longer names first: "pick-up truck" is no "truck", "motor vehicle" no
+#: mode at all. "truck" and "lorry" alone are heavy transport vehicles (ICD-10-CM says "pick-up truck").
+_MODES = (
+    (r"three-wheeled motor vehicles?", 3, 2), (r"pick-?up(?: trucks?)?|vans?|minivans?", 5, 3),
+    (r"heavy transport vehicles?|heavy goods vehicles?|semi[- ]?trucks?|big rigs?|tractor[- ]trailers?|"
+     r"18[- ]wheelers?|trucks?|lorr(?:y|ies)", 6, 4),
+    (r"motor vehicles?|vehicles?", None, None), (r"pedal cycl\w*|(?:bi)?cyclists?|bicycl\w*", 1, 1),
+    (r"motorcycl\w*|motorbikes?|motor scooters?|mopeds?", 2, 2), (r"buse?s|bus|coach(?:es)?", 7, 4),
+    (r"cars?|automobiles?", 4, 3), (r"pedestrians?|persons? on foot", 0, 0), (r"animals?", None, 0),
+    (r"railway trains?|trains?", None, 5), (r"streetcars?|trams?|animal-drawn vehicles?", None, 6),
+    (r"fixed or stationary objects?|stationary objects?|trees?|poles?|walls?", None, 7),
+)
+_MODE = re.compile("|".join(f"(?P<m{n}>\\b(?:{pattern})\\b)" for n, (pattern, _, _) in enumerate(_MODES)),
+                   re.IGNORECASE)
+#: Where a text turns from the injured person to the other party.
+_COLLISION = re.compile(r"\b(?:in (?:a )?)?(?:collision|collided|colliding|crash(?:ed)?|crashing)\s+(?:with|into)\b",
+                        re.IGNORECASE)
+#: The other party hit by an occupant's vehicle ("bus occupant hurt when bus hit a cyclist"), read only when
+#: the text names an occupant, so that "car hit a pedestrian" is not read as a car occupant's injury.
+_STRUCK = re.compile(r"\b(?:hit|struck|ran into|rammed)\b", re.IGNORECASE)
+_OCCUPANT = re.compile(r"\b(?:occupants?|drivers?|passengers?|riders?)\b", re.IGNORECASE)
+
+
+def _mode(text: str) -> tuple[int | None, int | None] | None:
+    """(first digit, second digit) of the first mode of transport ``text`` names, or None."""
+    found = _MODE.search(text)
+    if found is None:
+        return None
+    return _MODES[int(found.lastgroup[1:])][1:]  # type: ignore[index]
+
+
+def collision_category(text: str) -> str | None:
+    """The category of a land transport collision that ``text`` names with both parties: "pedestrian injured
+    in collision with car" (:func:`icdsearch.shorthand.collision_reading` writes "pedestrian hit by car" so)
+    is V03, "bus occupant injured in collision with pedal cycle" V71, "occupant of a lorry injured colliding
+    with a bus" V64. None where a party is missing or names no one mode ("motor vehicle")."""
+    turn = _COLLISION.search(text)
+    if turn is None and _OCCUPANT.search(text):
+        turn = _STRUCK.search(text, _OCCUPANT.search(text).end())  # type: ignore[union-attr]
+    if turn is None:
+        return None
+    injured, other = _mode(text[: turn.start()]), _mode(text[turn.end():])
+    if injured is None or other is None or injured[0] is None:
+        return None
+    victim, party = injured[0], other[1]
+    if party is None or (victim == 0 and party == 0):
+        return None
+    if victim == 0:  # a pedestrian's categories have no digit for a fixed object, and none for an animal
+        return f"V0{party}" if 1 <= party <= 6 else None
+    return f"V{victim}{party}"
+
+
+def prefer_collision(ranked: Sequence[int], category: str | None, code: Callable[[int], str]) -> list[int]:
+    """The codes of ``category`` (:func:`collision_category`) that are ranked, ahead of the rest, in their
+    order: a bag of words cannot tell V03 "Pedestrian injured in collision with car, pick-up truck or van"
+    from V40 "Car occupant injured in collision with pedestrian", nor could the model. Nothing moves where
+    the query names no such collision or none of its codes is ranked."""
+    if category is None:
+        return list(ranked)
+    first = [i for i in ranked if code(i).startswith(category)]
+    return [*first, *(i for i in ranked if not code(i).startswith(category))] if first else list(ranked)
+
+
 def _excepts(description: str, text: str) -> bool:
     """Whether the description leaves out a site the query names ("fractured ankle": S92 "Fracture of foot and
     toe, except ankle")."""
