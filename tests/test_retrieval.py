@@ -356,6 +356,33 @@ def test_prefer_general_takes_the_sibling_that_says_more_of_the_query(moods: Lex
     assert without[0] == at[0]  # the rule needs the descriptions' whole words
 
 
+@pytest.fixture(scope="module")
+def psychoses(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
+    """Real F14.1 codes (cocaine abuse): F14.159 "... with cocaine-induced psychotic disorder, unspecified" and
+    F14.19 "... with unspecified cocaine-induced disorder"; and T40 (narcotics) for a drug class in "-otic"."""
+    return real_index(tmp_path_factory, "psychoses", ("F14.1", "T40.6"))
+
+
+def test_a_noun_in_osis_is_its_adjective_in_otic(psychoses: LexicalIndex) -> None:
+    """A "cocaine-induced psychosis" is F14.159's "cocaine-induced psychotic disorder": read as different
+    words, F14.159 asked "psychotic" of the query and F14.19, asking less, went first."""
+    query = "cocaine abuse with cocaine-induced psychosis, unspecified"
+    at = [psychoses.position[c] for c in ("F14.19", "F14.159")]
+    out = prefer_general(at, psychoses.query_words(query), psychoses.qualifiers, lambda i: psychoses.codes[i][:3],
+                         psychoses.variants, said=psychoses.said)
+    assert [psychoses.codes[i] for i in out] == ["F14.159", "F14.19"]
+    from icdsearch.steering import _same_word
+
+    words = psychoses.query_words
+    for noun, adjective in (("psychosis", "psychotic"), ("necrosis", "necrotic"), ("thrombosis", "thrombotic")):
+        (a,), (b,) = words(noun), words(adjective)
+        assert _same_word(a, b) and _same_word(b, a)
+    (narcosis,), (narcotics,) = words("narcosis"), words("narcotics")  # a drug class, not a state
+    assert not _same_word(narcosis, narcotics)
+    (sepsis,), (septic,) = words("sepsis"), words("septic")
+    assert not _same_word(sepsis, septic)  # not an "-osis" word: left as it was
+
+
 def test_prefer_general_stays_within_its_window(general: LexicalIndex) -> None:
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=2) == ["R07.89", "R52", "R07.9"]
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=3) == ["R07.9", "R07.89", "R52"]

@@ -945,6 +945,18 @@ def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
     return all(w in other or any(_same_word(w, o) for o in other) for w in words)
 
 
+#: Stems of "-otic" words that name a drug class, not the state of the "-osis" word ("narcotics", "hypnotics").
+_DRUG_CLASS_OTIC = ("narcot", "hypnot")
+
+
+def _osis_otic(noun: str, adjective: str) -> bool:
+    """Whether stems are a noun in "-osis" and its adjective in "-otic": "psychosis" and "psychotic" (F14.159
+    "Cocaine abuse with cocaine-induced psychotic disorder, unspecified" says a "cocaine-induced psychosis"),
+    "necrosis" and "necrotic", "thrombosis" and "thrombotic"."""
+    return (noun.endswith("osi") and adjective.endswith("ot") and noun[:-3] == adjective[:-2]
+            and len(adjective) >= 6 and adjective not in _DRUG_CLASS_OTIC)
+
+
 @functools.lru_cache(maxsize=1 << 16)  # the rules ask it of the same token pairs hundreds of times a query
 def _same_word(a: str, b: str) -> bool:
     """Tokens that name the same thing: equal, or one a 4+ letter prefix of the other (the stemmer makes
@@ -955,6 +967,8 @@ def _same_word(a: str, b: str) -> bool:
         return True
     if min(len(a), len(b)) < 4 or "_" in a or "_" in b:
         return False
+    if _osis_otic(a, b) or _osis_otic(b, a):
+        return True
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     rest = long_[len(short):]
     return long_.startswith(short) and not (rest.startswith("o") and len(rest) >= 3)
