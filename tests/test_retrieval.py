@@ -383,6 +383,25 @@ def test_a_noun_in_osis_is_its_adjective_in_otic(psychoses: LexicalIndex) -> Non
     assert not _same_word(sepsis, septic)  # not an "-osis" word: left as it was
 
 
+def test_a_nonessential_modifier_asks_nothing(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Y92.002 "Bathroom of unspecified non-institutional (private) residence ...": its "(private)" may be
+    present or absent (ICD-10-CM's convention), so it asks nothing of a query, and Y92.091 "Bathroom in
+    other non-institutional residence ...", which asks "other", no longer goes first. K76.0 "Fatty (change
+    of) liver" still says "fatty change of liver" exactly, through its title read with the modifier."""
+    index = real_index(tmp_path_factory, "modifiers", ("Y92.0", "K76.0", "K70.0"))
+    y92002 = index.position["Y92.002"]
+    assert "privat" not in index.qualifiers(y92002) and "privat" in index.said(y92002)
+    query = "place of occurrence: bathroom in unspecified non-institutional residence"
+    at = [index.position[c] for c in ("Y92.091", "Y92.002")]
+    out = prefer_general(at, index.query_words(query), index.qualifiers, lambda i: index.codes[i][:3],
+                         index.variants, said=index.said)
+    assert [index.codes[i] for i in out] == ["Y92.002", "Y92.091"]
+    words = index.query_words("fatty change of liver")
+    at = [index.position[c] for c in ("K70.0", "K76.0")]
+    qualifiers = exact_wording_qualifiers(at, words, index.qualifiers, index.wording_qualifiers)
+    assert [index.codes[i] for i in prefer_exact(at, words, qualifiers)] == ["K76.0", "K70.0"]
+
+
 def test_prefer_general_stays_within_its_window(general: LexicalIndex) -> None:
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=2) == ["R07.89", "R52", "R07.9"]
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=3) == ["R07.9", "R07.89", "R52"]

@@ -249,7 +249,10 @@ class LexicalIndex:
                 synonyms = tuple(t if _ELSEWHERE.search(t) else f"{t} in diseases classified elsewhere" for t in synonyms)
             found = tuple(
                 [self.query_words(qualifier_text(t, named | {"intent"})) for t in synonyms]
-                + [self.query_words(qualifier_text(t, named)) for t in wordings(self.descriptions[index])])
+                + [self.query_words(qualifier_text(t, named)) for t in wordings(title)]
+                # the title with its nonessential modifiers, which qualifiers() leaves out: "fatty change of
+                # liver" is what K76.0 "Fatty (change of) liver, ..." says exactly
+                + ([self.query_words(qualifier_text(title, named, modifiers=True))] if "(" in title else []))
             parent = self.parent(index)
             if parent is not None and self.qualifiers(parent, named) == self.qualifiers(index, named):
                 # It says what its header says and only defaults more ("Non-Hodgkin lymphoma, unspecified,

@@ -256,14 +256,17 @@ def named_defaults(text: str) -> frozenset[str]:
 GENERAL_WINDOW = 10
 
 
-def qualifier_text(description: str, named: frozenset[str] = frozenset()) -> str:
+def qualifier_text(description: str, named: frozenset[str] = frozenset(), modifiers: bool = False) -> str:
     """A description less what asks nothing of a query: the encounter suffix (steering's), a trailing
     "without ..." clause, "unspecified site" and the like ("Gastritis, unspecified, without bleeding" ->
-    "Gastritis, unspecified, "), and ICD-10-CM's defaults that the query does not override
+    "Gastritis, unspecified, "), ICD-10-CM's nonessential modifiers, which may be present or absent
+    without changing the code ("Bathroom of unspecified non-institutional (private) residence" asks no
+    "private"; kept with ``modifiers``, for the wording that says them), and ICD-10-CM's defaults that the query does not override
     (:func:`named_defaults`): "accidental (unintentional)", the "type 2" of a diabetes, the "displaced" of a
     fracture, the "primary" of a malignant neoplasm. :data:`DEFAULT_WORDS`
     go when tokens are compared."""
-    text = _UNASKED.sub(" ", _ENCOUNTER.sub("", fold(description).strip()))
+    text = _ENCOUNTER.sub("", fold(description).strip())
+    text = _UNASKED.sub(" ", text if modifiers else _NONESSENTIAL.sub(" ", text))
     if "intent" not in named:
         text = _ACCIDENTAL.sub(" ", text)
     if "diabetes type" not in named:
