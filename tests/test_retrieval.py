@@ -27,7 +27,7 @@ from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, defa
                                  long_form, merged, mine_acronyms)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
-                                history_intent, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
+                                history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
                                 prefer_specific, prefer_consistent, contradicts, plain_words, qualifier_text, says_exactly, steer,
                                 variant_key, wordings)
@@ -400,6 +400,30 @@ def test_a_nonessential_modifier_asks_nothing(tmp_path_factory: pytest.TempPathF
     at = [index.position[c] for c in ("K70.0", "K76.0")]
     qualifiers = exact_wording_qualifiers(at, words, index.qualifiers, index.wording_qualifiers)
     assert [index.codes[i] for i in prefer_exact(at, words, qualifiers)] == ["K76.0", "K70.0"]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("toxic effect of hydrogen sulfide, intent unknown", "undetermined"),
+    ("deliberate overdose of aspirin", "intentional self-harm"),
+    ("aspirin overdose by another person", "assault"),
+    ("unintentional aspirin overdose", "accidental unintentional"),
+    ("aspirin overdose", ""),
+    ("unclear whether accidental or deliberate", "undetermined"),
+])
+def test_intent_words_are_icds_words_for_the_intent_said(text: str, words: str) -> None:
+    assert intent_words(text) == words
+
+
+def test_an_intent_said_in_other_words_is_said(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """T59.6X4 "Toxic effect of hydrogen sulfide, undetermined" asked "undetermined" of "..., intent unknown",
+    and its header T59.6, asking nothing, went first; with ICD-10-CM's word for the intent said, it stays."""
+    index = real_index(tmp_path_factory, "sulfide", ("T59.6",))
+    text = "toxic effect of hydrogen sulfide, intent unknown"
+    at = [index.position[c] for c in ("T59.6X4", "T59.6")]
+    for query, first in ((text, "T59.6"), (f"{text} {intent_words(text)}", "T59.6X4")):
+        out = prefer_general(at, index.query_words(query), index.qualifiers, lambda i: index.codes[i][:3],
+                             index.variants, said=index.said)
+        assert index.codes[out[0]] == first
 
 
 def test_prefer_general_stays_within_its_window(general: LexicalIndex) -> None:

@@ -408,6 +408,7 @@ class Retriever:
             collision_category,
             exact_wording_qualifiers,
             history_intent,
+            intent_words,
             named_defaults,
             parse_intent,
             plain_words,
@@ -473,7 +474,9 @@ class Retriever:
             fused = self._fuse(dense_rank, lexical)
             indices = [position[c] for c in fused if c in position]
             if self.pipeline.steering:
-                named, words = named_defaults(text), self.lexical.query_words(text)
+                # the query's words, with ICD-10-CM's word for an intent said in other words
+                worded = f"{text} {intent_words(text)}"
+                named, words = named_defaults(text), self.lexical.query_words(worded)
                 # A fracture of no named cause is an injury even where the injury code ranks deep ("broken
                 # right ankle"); before steering, so that the query's side and encounter pick among its codes.
                 indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__,
@@ -500,11 +503,11 @@ class Retriever:
                                             lambda i: plain_words(self.lexical.descriptions[i]),
                                             code=codes.__getitem__)
                 if not billable_only:  # among all codes, a header that the query says all of
-                    indices = prefer_header(indices, self.lexical.all_words(text), self.lexical.title_words,
+                    indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly(words, lambda i: self.lexical.qualifiers(i, named)),
                                             parse_intent(text), self.lexical.variants)
-                    indices = prefer_specific(indices, self.lexical.all_words(text), self.lexical.title_words,
+                    indices = prefer_specific(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                               lambda i: self.lexical.qualifiers(i, named),
                                               lambda i: bool(self.lexical.billable[i]),
                                               lambda i: int(self.lexical.variants.end[i]))

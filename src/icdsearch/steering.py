@@ -517,6 +517,19 @@ def intent_said(lowered: str) -> str:
     return said[0] if len(said) == 1 else ""
 
 
+#: ICD-10-CM's own words for each intent, as its titles write them.
+_INTENT_TITLE_WORDS = {"undetermined": "undetermined", "accidental": "accidental unintentional",
+                       "intentional": "intentional self-harm", "assault": "assault"}
+
+
+def intent_words(text: str) -> str:
+    """ICD-10-CM's words for the intent a text says in its own ("intent unknown": "undetermined"), or "": so
+    that T59.6X4 "Toxic effect of hydrogen sulfide, undetermined" asks nothing of "... hydrogen sulfide,
+    intent unknown" that its header T59.6 does not."""
+    intent = intent_said(fold(text).lower())
+    return _INTENT_TITLE_WORDS[intent] if intent else ""
+
+
 def _clause_words(prefix: str, clause: str) -> list[str]:
     """``prefix`` and each word a with / without clause names, a plural as its singular."""
     return [prefix + _singular(w) for w in _PLAIN_WORD.findall(clause) if w not in _CLAUSE_FILLER]
