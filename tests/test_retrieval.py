@@ -1126,7 +1126,11 @@ def test_the_collision_a_query_names_comes_first(collisions: LexicalIndex) -> No
     assert n > 0 and all(c.startswith("V03") for c in out[:n])
     assert sorted(out) == sorted(collisions.codes[i] for i in ranked)  # a reordering, nothing lost
     assert prefer_collision(ranked, None, collisions.codes.__getitem__) == ranked
-    assert prefer_collision(ranked, "V71", collisions.codes.__getitem__) == ranked  # none of it ranked
+    # none of its codes ranked: the category itself comes first, where the index has it
+    others = [i for i in ranked if not collisions.codes[i].startswith("V03")]
+    out = prefer_collision(others, "V03", collisions.codes.__getitem__, collisions.position.get)
+    assert out == [collisions.position["V03"], *others]
+    assert prefer_collision(ranked, "V71", collisions.codes.__getitem__, collisions.position.get) == ranked
 
 
 def test_a_searcher_answers_as_search_does_and_opens_once(hashed_store: dict, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -482,7 +482,7 @@ class Retriever:
                 indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__,
                                                     deep=(self._wordings, words))
                 # Who was hurt and by what, which words alone cannot order: V03, not V40, for "hit by car".
-                indices = prefer_collision(indices, collision_category(text), codes.__getitem__)
+                indices = prefer_collision(indices, collision_category(text), codes.__getitem__, position.get)
                 indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
                                 limit=3 * max(k, GENERAL_WINDOW),  # the same first answers whatever k
                                 says=lambda i: self.lexical.qualifiers(i, named))

@@ -732,15 +732,21 @@ def collision_category(text: str) -> str | None:
     return f"V{victim}{party}"
 
 
-def prefer_collision(ranked: Sequence[int], category: str | None, code: Callable[[int], str]) -> list[int]:
+def prefer_collision(ranked: Sequence[int], category: str | None, code: Callable[[int], str],
+                     position: Callable[[str], int | None] = lambda c: None) -> list[int]:
     """The codes of ``category`` (:func:`collision_category`) that are ranked, ahead of the rest, in their
     order: a bag of words cannot tell V03 "Pedestrian injured in collision with car, pick-up truck or van"
-    from V40 "Car occupant injured in collision with pedestrian", nor could the model. Nothing moves where
-    the query names no such collision or none of its codes is ranked."""
+    from V40 "Car occupant injured in collision with pedestrian", nor could the model. Where none of its
+    codes is ranked, the category itself (``position(category)``, its index) comes first: "truck occupant
+    injured in a crash with another truck or a bus" ranks bus occupants' codes (V73) and no V64 code.
+    Nothing moves where the query names no such collision."""
     if category is None:
         return list(ranked)
     first = [i for i in ranked if code(i).startswith(category)]
-    return [*first, *(i for i in ranked if not code(i).startswith(category))] if first else list(ranked)
+    if not first:
+        header = position(category)
+        return [header, *ranked] if header is not None else list(ranked)
+    return [*first, *(i for i in ranked if not code(i).startswith(category))]
 
 
 def _excepts(description: str, text: str) -> bool:
