@@ -383,6 +383,22 @@ def test_a_noun_in_osis_is_its_adjective_in_otic(psychoses: LexicalIndex) -> Non
     assert not _same_word(sepsis, septic)  # not an "-osis" word: left as it was
 
 
+def test_a_partial_tear_is_an_incomplete_one(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """M75.110 "Incomplete rotator cuff tear or rupture of unspecified shoulder, not specified as traumatic"
+    is the partial-thickness tear clinicians name: it says the query's "partial", M75.100 "Unspecified
+    rotator cuff tear ..." does not."""
+    from icdsearch.steering import _same_word
+
+    index = real_index(tmp_path_factory, "cuffs", ("M75.1",))
+    (partial,), (incomplete,) = index.query_words("partial"), index.query_words("incomplete")
+    assert _same_word(partial, incomplete) and not _same_word(partial, "complet")
+    query = "nontraumatic partial rotator cuff tear of unspecified shoulder"
+    at = [index.position[c] for c in ("M75.100", "M75.120", "M75.110")]
+    out = prefer_general(at, index.query_words(query), index.qualifiers, lambda i: index.codes[i][:3],
+                         index.variants, said=index.said)
+    assert index.codes[out[0]] == "M75.110"
+
+
 def test_a_nonessential_modifier_asks_nothing(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Y92.002 "Bathroom of unspecified non-institutional (private) residence ...": its "(private)" may be
     present or absent (ICD-10-CM's convention), so it asks nothing of a query, and Y92.091 "Bathroom in

@@ -967,6 +967,10 @@ def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
     return all(w in other or any(_same_word(w, o) for o in other) for w in words)
 
 
+#: Stems of two words that ICD-10-CM uses for the same thing in different titles: an "incomplete" rotator
+#: cuff tear (M75.11-) or spinal cord lesion is what clinicians call "partial", as its "partial traumatic
+#: amputation" is.
+_SAME_STEMS = frozenset({frozenset({"partial", "incomplet"})})
 #: Stems of "-otic" words that name a drug class, not the state of the "-osis" word ("narcotics", "hypnotics").
 _DRUG_CLASS_OTIC = ("narcot", "hypnot")
 
@@ -989,7 +993,7 @@ def _same_word(a: str, b: str) -> bool:
         return True
     if min(len(a), len(b)) < 4 or "_" in a or "_" in b:
         return False
-    if _osis_otic(a, b) or _osis_otic(b, a):
+    if _osis_otic(a, b) or _osis_otic(b, a) or frozenset((a, b)) in _SAME_STEMS:
         return True
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     rest = long_[len(short):]
