@@ -23,8 +23,8 @@ from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, Incomplet
 from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir, load_word_forms,
                                us_spellings)
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
-from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, load_abbreviations,
-                                 long_form, merged, mine_acronyms)
+from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, hip_fracture_reading,
+                                 load_abbreviations, long_form, merged, mine_acronyms)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1102,6 +1102,20 @@ def test_hybrid_expands_shorthand_and_steers(hashed_store: dict) -> None:
 ])
 def test_who_was_hit_by_what_is_read_as_icd_writes_a_collision(text: str, read: str) -> None:
     assert collision_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("closed fracture of right hip initial", "closed fracture of neck of right femur initial"),
+    ("left hip fracture", "fracture of neck of left femur"),
+    ("fractured hip", "fracture of neck of femur"),
+    ("fracture of the left hip, subsequent", "fracture of neck of left femur, subsequent"),
+    ("pathological fracture of hip", "pathological fracture of hip"),  # M84.459 says "hip"
+    ("stress fracture, left hip", "stress fracture, left hip"),
+    ("periprosthetic fracture around prosthetic right hip", "periprosthetic fracture around prosthetic right hip"),
+    ("right hip pain", "right hip pain"),
+])
+def test_a_hip_fracture_is_a_fracture_of_the_neck_of_the_femur(text: str, read: str) -> None:
+    assert hip_fracture_reading(text) == read
 
 
 @pytest.mark.parametrize("text, category", [

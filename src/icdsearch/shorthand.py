@@ -112,6 +112,27 @@ def collision_reading(text: str) -> str:
                      + text[match.end():]).split())
 
 
+#: A fracture of the hip, as people name it: ICD-10-CM's index sends it to the neck of the femur
+#: ("Fracture, traumatic, hip - see Fracture, femur, neck"; S72.0-), which no title calls the hip.
+_HIP_FRACTURE = re.compile(r"\b(?:fracture[sd]?|broken) (?:of )?(?:the )?(?P<a>(?:right|left|bilateral) )?hips?\b|"
+                           r"\b(?P<b>(?:right|left|bilateral) )?hip fractures?\b", re.IGNORECASE)
+
+
+#: A fracture of a named cause, whose codes do say "hip" (M84.459 "Pathological fracture, hip, unspecified",
+#: M84.359 "Stress fracture, hip, ...", T84.04- "Periprosthetic fracture around internal prosthetic hip joint").
+_FRACTURE_CAUSE = re.compile(r"\b(?:patholog|stress|fatigue|insufficiency|osteopor|neoplas|periprosthe|prosthe|"
+                             r"due to)", re.IGNORECASE)
+
+
+def hip_fracture_reading(text: str) -> str:
+    """A fractured hip as ICD-10-CM's index reads it: "closed fracture of right hip" -> "closed fracture of
+    neck of right femur" (S72.001A), not S72.91XA "Unspecified fracture of right femur". A fracture of a
+    named cause keeps its "hip" (:data:`_FRACTURE_CAUSE`)."""
+    if _FRACTURE_CAUSE.search(text):
+        return text
+    return _HIP_FRACTURE.sub(lambda m: f"fracture of neck of {m.group('a') or m.group('b') or ''}femur", text)
+
+
 def merged(curated: Sequence[Abbreviation], mined: Sequence[Abbreviation]) -> tuple[Abbreviation, ...]:
     """The curated rows, then each mined row whose term no curated row already takes (in any case)."""
     taken = {a.term.lower() for a in curated}
