@@ -29,7 +29,8 @@ from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, colli
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
-                                prefer_specific, prefer_consistent, contradicts, plain_words, qualifier_text, says_exactly, steer,
+                                prefer_specific, prefer_consistent, contradicts, plain_words, qualifier_text, says_exactly,
+                                says_exactly_any, steer,
                                 variant_key, wordings)
 
 from .conftest import HASH
@@ -1450,7 +1451,7 @@ def test_a_dislocation_that_is_no_joints_keeps_its_place(dislocations: LexicalIn
 @pytest.fixture(scope="module")
 def climbs(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     """Real codes under headers that a query may say all of, or not."""
-    return real_index(tmp_path_factory, "climbs", ("Z80", "R07", "E03", "S23.1", "R30"))
+    return real_index(tmp_path_factory, "climbs", ("Z80", "R07", "E03", "S23.1", "R30", "O45"))
 
 
 def _header(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -1458,7 +1459,7 @@ def _header(index: LexicalIndex, query: str, ranked: list[str], window: int = 10
     words = index.query_words(query)
     qualifiers = exact_wording_qualifiers(at, words, index.qualifiers, index.wording_qualifiers)
     out = prefer_header(at, frozenset(index.tokens(fold(query))), index.title_words, index.parent,
-                        says_exactly(words, qualifiers), says_exactly(words, index.qualifiers), parse_intent(query),
+                        says_exactly(words, qualifiers), says_exactly_any(words, index.title_qualifiers), parse_intent(query),
                         index.variants, window)
     return [index.codes[i] for i in out]
 
@@ -1478,6 +1479,10 @@ def _header(index: LexicalIndex, query: str, ranked: list[str], window: int = 10
     ("dislocation of T8/T9 thoracic vertebra, first visit", ["S23.151A", "S23.151"], ["S23.151A", "S23.151"]),
     # a code that says exactly the query keeps its place before a header exact only by its "and" reading
     ("chest pain", ["R07.9", "R07"], ["R07.9", "R07"]),
+    # ... but not before a header whose bracketed synonym says it exactly: O45.9's inclusion term is
+    # "Abruptio placentae NOS", O45's title "Premature separation of placenta [abruptio placentae]"
+    ("abruptio placentae", ["O45.9", "O45"], ["O45", "O45.9"]),
+    ("abruptio placentae, unspecified", ["O45.9", "O45"], ["O45.9", "O45"]),
     # "Other hypothyroidism" is not the header of hypothyroidism
     ("hypothyroidism in an adult", ["E03.9", "E03"], ["E03.9", "E03"]),
     # the code adds no word, its header only says more (subluxation, T10)

@@ -261,6 +261,14 @@ class LexicalIndex:
             self._wording_qualifiers[(index, named)] = found
         return found
 
+    def title_qualifiers(self, index: int, named: frozenset[str] = frozenset()) -> tuple[frozenset[str], ...]:
+        """:meth:`qualifiers` of code ``index``'s title and of its readings by its bracketed synonyms
+        (steering.synonym_wordings): what the title itself says, inclusion terms left out."""
+        from .steering import qualifier_text, synonym_wordings
+
+        return (self.qualifiers(index, named),
+                *(self.query_words(qualifier_text(t, named)) for t in synonym_wordings(self.descriptions[index])))
+
     def parent(self, index: int) -> int | None:
         """The index of the code's nearest ancestor in the index (C85.90 -> C85.9), or None for a category."""
         code = self.codes[index]

@@ -425,6 +425,7 @@ class Retriever:
             prefer_traumatic_fracture,
             prefer_unrestricted,
             says_exactly,
+            says_exactly_any,
             steer,
         )
 
@@ -506,7 +507,7 @@ class Retriever:
                 if not billable_only:  # among all codes, a header that the query says all of
                     indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),
-                                            says_exactly(words, lambda i: self.lexical.qualifiers(i, named)),
+                                            says_exactly_any(words, lambda i: self.lexical.title_qualifiers(i, named)),
                                             parse_intent(text), self.lexical.variants)
                     indices = prefer_specific(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                               lambda i: self.lexical.qualifiers(i, named),

@@ -613,6 +613,11 @@ def says_exactly(query: frozenset[str], qualifiers: Callable[[int], frozenset[st
     return lambda i: _covers(query, qualifiers(i)) and _covers(qualifiers(i), query)
 
 
+def says_exactly_any(query: frozenset[str], wordings: Callable[[int], Sequence[frozenset[str]]]) -> Callable[[int], bool]:
+    """Whether one of code i's wordings (qualifier sets) says the query's words, no more and no less."""
+    return lambda i: any(_covers(query, w) and _covers(w, query) for w in wordings(i))
+
+
 #: A fracture whose cause is a disease, not an injury: ICD-10-CM's index codes a fracture NOS as traumatic
 #: ("Fracture, traumatic"), a pathological or stress one only when the record says so.
 _NONTRAUMATIC_FRACTURE = re.compile(r"\b(?:pathological|stress|fatigue|insufficiency|fragility) fracture\b|"
@@ -950,6 +955,19 @@ def wordings(description: str) -> list[str]:
     for text in list(texts):
         texts += and_variants(text)
     return [t for t in dict.fromkeys(texts) if t != description]
+
+
+def synonym_wordings(description: str) -> list[str]:
+    """The readings of a title by its bracketed synonyms alone (:func:`wordings` less the "and/or" readings,
+    which say only part of a title): O45 "Premature separation of placenta [abruptio placentae]" is also
+    "abruptio placentae", R07 "Pain in throat and chest" nothing else."""
+    out = []
+    for match in _BRACKET.finditer(description):
+        head, tail = description[: match.start()], description[match.end():]
+        out.append(head + match.group(2) + tail)
+        if not tail.strip(" ,"):
+            out.append(match.group(2))
+    return out
 
 
 def and_variants(description: str) -> list[str]:
