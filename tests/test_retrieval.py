@@ -375,13 +375,23 @@ def test_a_noun_in_osis_is_its_adjective_in_otic(psychoses: LexicalIndex) -> Non
     from icdsearch.steering import _same_word
 
     words = psychoses.query_words
-    for noun, adjective in (("psychosis", "psychotic"), ("necrosis", "necrotic"), ("thrombosis", "thrombotic")):
+    for noun, adjective in (("psychosis", "psychotic"), ("necrosis", "necrotic"), ("thrombosis", "thrombotic"),
+                            ("psoriasis", "psoriatic"), ("metastasis", "metastatic")):
         (a,), (b,) = words(noun), words(adjective)
         assert _same_word(a, b) and _same_word(b, a)
     (narcosis,), (narcotics,) = words("narcosis"), words("narcotics")  # a drug class, not a state
     assert not _same_word(narcosis, narcotics)
     (sepsis,), (septic,) = words("sepsis"), words("septic")
     assert not _same_word(sepsis, septic)  # not an "-osis" word: left as it was
+
+
+def test_bm25_finds_a_noun_in_osis_by_its_adjective(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"psoriatic disease" is psoriasis: BM25 scores L40 "Psoriasis" by "psoriatic" as by "psoriasis", where
+    only the arthropathic codes (L40.5- "Psoriatic spondylitis", ...) said "psoriatic"."""
+    index = real_index(tmp_path_factory, "psoriasis", ("L40",))
+    scores = index.document_scores("psoriatic disease")
+    assert scores[index.position["L40"]] > 0 and scores[index.position["L40.9"]] > 0
+    assert np.array_equal(index.document_scores("psoriasis"), index.document_scores("psoriatic"))
 
 
 def test_a_partial_tear_is_an_incomplete_one(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -332,10 +332,16 @@ class LexicalIndex:
 
     @functools.cached_property
     def _forms(self) -> dict[str, tuple[str, ...]]:
-        """Stem -> the stems of its other word forms (venous: vein), from :data:`WORD_FORMS_PATH`."""
+        """Stem -> the stems of its other word forms: venous: vein, from :data:`WORD_FORMS_PATH`; and a noun
+        in "-osis" / "-asis" and its adjective in "-otic" / "-atic" where the index has both (psychosis:
+        psychotic, psoriasis: psoriatic, metastasis: metastatic; steering reads them as one word too)."""
+        from .steering import _osis_otic
+
         found: dict[str, set[str]] = {}
-        for adjective, noun in load_word_forms():
-            a, b = self._stem(adjective), self._stem(noun)
+        pairs = [(self._stem(adjective), self._stem(noun)) for adjective, noun in load_word_forms()]
+        # and a noun in "-osis" / "-asis" with its adjective in "-otic" / "-atic", both in the index
+        pairs += [(t[:-2] + "t", t) for t in self._vocab if _osis_otic(t, t[:-2] + "t") and t[:-2] + "t" in self._vocab]
+        for a, b in pairs:
             found.setdefault(a, set()).add(b)
             found.setdefault(b, set()).add(a)
         return {k: tuple(sorted(v)) for k, v in found.items()}

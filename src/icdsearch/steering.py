@@ -994,11 +994,11 @@ _DRUG_CLASS_OTIC = ("narcot", "hypnot")
 
 
 def _osis_otic(noun: str, adjective: str) -> bool:
-    """Whether stems are a noun in "-osis" and its adjective in "-otic": "psychosis" and "psychotic" (F14.159
-    "Cocaine abuse with cocaine-induced psychotic disorder, unspecified" says a "cocaine-induced psychosis"),
-    "necrosis" and "necrotic", "thrombosis" and "thrombotic"."""
-    return (noun.endswith("osi") and adjective.endswith("ot") and noun[:-3] == adjective[:-2]
-            and len(adjective) >= 6 and adjective not in _DRUG_CLASS_OTIC)
+    """Whether stems are a noun in "-osis" and its adjective in "-otic", or in "-asis" and "-atic":
+    "psychosis" and "psychotic" (F14.159 "Cocaine abuse with cocaine-induced psychotic disorder, unspecified"
+    says a "cocaine-induced psychosis"), "necrosis" and "necrotic", "psoriasis" and "psoriatic"."""
+    return (len(noun) >= 7 and noun[-3:] in ("osi", "asi") and adjective == noun[:-2] + "t"
+            and adjective not in _DRUG_CLASS_OTIC)
 
 
 @functools.lru_cache(maxsize=1 << 16)  # the rules ask it of the same token pairs hundreds of times a query
