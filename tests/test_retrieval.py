@@ -967,6 +967,15 @@ def test_non_hyphen_or_not_reads_the_same(tmp_path_factory: pytest.TempPathFacto
         assert code in top and not any(c in top[:top.index(code)] for c in ("I69.352", "I69.351", "G81.91")), top
 
 
+def test_a_clipped_word_is_not_corrected_into_another(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"polio" is no misspelling of "polo" (Y93.13 "Activity, water polo"): it begins "poliomyelitis" (A80),
+    so it is left as written; a misspelling still is corrected."""
+    index = real_index(tmp_path_factory, "clipped", ("A80", "Y93.1"))
+    assert index.begins("polio") and not index.begins("poliomyelitis") and not index.known("polio")
+    assert index.correct("acute polio") == "acute polio"
+    assert index.correct("acute poliomielitis") == "acute poliomyelitis"
+
+
 def test_a_compound_part_written_by_an_expansion_is_not_joined(compounds: LexicalIndex) -> None:
     # "bite" is known (S00.57), "frost" is not: only an expansion's "frost" stays
     assert compounds.join_compounds("frost bite", frozenset({"frost"})) == "frost bite"

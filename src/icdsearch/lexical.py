@@ -395,6 +395,18 @@ class LexicalIndex:
             by_length.setdefault(len(word), []).append((word, count))
         return by_length
 
+    @functools.cached_property
+    def _sorted_words(self) -> list[str]:
+        return sorted(self.word_counts)
+
+    def begins(self, prefix: str) -> bool:
+        """Whether a word of the indexed text begins with ``prefix`` and goes on: "polio" ("poliomyelitis")."""
+        import bisect
+
+        words = self._sorted_words
+        at = bisect.bisect_right(words, prefix)
+        return at < len(words) and words[at].startswith(prefix)
+
     def known(self, word: str) -> bool:
         """Whether ICD-10-CM's text uses the word, or another form of it ("tired": "tire")."""
         stem = self._stem(word)
@@ -426,7 +438,9 @@ class LexicalIndex:
         """Words ICD-10-CM never uses (in any form), of 4+ letters, replaced by the closest word it does use.
 
         Conservative, so that plain English is left alone: two words it writes as one are joined first
-        (:meth:`join_compounds`); a British spelling becomes the US one ICD-10-CM uses (:func:`us_spellings`);
+        (:meth:`join_compounds`); a word of 5+ letters that begins a word it uses is a clipped word, left
+        alone ("polio" of "poliomyelitis" was "corrected" to "polo", an activity code); a British spelling
+        becomes the US one ICD-10-CM uses (:func:`us_spellings`);
         otherwise the same first letter, at most 1 edit for words of up to 7 letters, 2 beyond; ties go to
         the more frequent word.
         """
@@ -439,6 +453,8 @@ class LexicalIndex:
             low = word.lower()
             if len(low) < 4 or low in protected or low in self._stopwords or self.known(low):
                 return word
+            if len(low) >= 5 and self.begins(low):
+                return word  # a clipped word ("polio"), not a misspelling: "polo" would be another thing
             for spelling in us_spellings(low):  # "oedema": edits alone would not reach "edema"
                 if len(spelling) >= 4 and spelling not in self._stopwords and self.known(spelling):
                     return spelling
