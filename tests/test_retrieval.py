@@ -976,6 +976,27 @@ def test_a_clipped_word_is_not_corrected_into_another(tmp_path_factory: pytest.T
     assert index.correct("acute poliomielitis") == "acute poliomyelitis"
 
 
+def test_common_english_words_are_never_corrected(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"hurt" is no misspelling of "hurst" (ICD-10-CM's Hurst disease), "could" none of "cold": words of
+    data/common_words.txt are left for the model; a real misspelling still is corrected. An 8- or 9-letter
+    word takes one edit at most: "thiazide" is no "thiamine"."""
+    from icdsearch.shorthand import load_common_words, never_corrected
+
+    index = real_index(tmp_path_factory, "common", ("G36.1", "J00", "E51", "E11.9", "T50.2"))
+    common = load_common_words()
+    assert {"hurt", "could"} <= common and "hurst" not in common and len(common) > 2000
+    assert index.correct("hurt") == "hurst" and index.correct("could") == "cold"  # without the list
+    assert index.correct("bus occupant hurt, could not walk", never_corrected()) == "bus occupant hurt, could not walk"
+    assert index.correct("diabetis", never_corrected()) == "diabetes"
+    assert index.correct("thiazide diuretic poisoning") == "thiazide diuretic poisoning"
+
+
+def test_the_common_word_list_is_what_the_bundled_vocabulary_gives() -> None:
+    script = Path(__file__).parent.parent / "scripts" / "common_words.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_compound_part_written_by_an_expansion_is_not_joined(compounds: LexicalIndex) -> None:
     # "bite" is known (S00.57), "frost" is not: only an expansion's "frost" stays
     assert compounds.join_compounds("frost bite", frozenset({"frost"})) == "frost bite"

@@ -440,9 +440,10 @@ class LexicalIndex:
         Conservative, so that plain English is left alone: two words it writes as one are joined first
         (:meth:`join_compounds`); a word of 5+ letters that begins a word it uses is a clipped word, left
         alone ("polio" of "poliomyelitis" was "corrected" to "polo", an activity code); a British spelling
-        becomes the US one ICD-10-CM uses (:func:`us_spellings`);
-        otherwise the same first letter, at most 1 edit for words of up to 7 letters, 2 beyond; ties go to
-        the more frequent word.
+        becomes the US one ICD-10-CM uses (:func:`us_spellings`); otherwise the same first letter, at most 1
+        edit for words of up to 9 letters, 2 beyond ("thiazide" is no "thiamine", "replanted" no "related");
+        ties go to the more frequent word. ``protected``: words never corrected (an expansion's words; the
+        query path adds common English words, :func:`icdsearch.shorthand.never_corrected`).
         """
         import Levenshtein
 
@@ -458,7 +459,7 @@ class LexicalIndex:
             for spelling in us_spellings(low):  # "oedema": edits alone would not reach "edema"
                 if len(spelling) >= 4 and spelling not in self._stopwords and self.known(spelling):
                     return spelling
-            limit = 1 if len(low) <= 7 else 2
+            limit = 1 if len(low) <= 9 else 2
             best: tuple[int, int, str] | None = None
             for length in range(len(low) - limit, len(low) + limit + 1):
                 for candidate, count in self._words.get(length, ()):

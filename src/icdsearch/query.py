@@ -380,11 +380,10 @@ class Retriever:
         """The query in ICD-10-CM's words: abbreviations and lay words expanded, misspellings corrected."""
         if not self.pipeline.abbreviations:
             return text
-        from .shorthand import collision_reading, default_expander, hip_fracture_reading
+        from .shorthand import collision_reading, default_expander, hip_fracture_reading, never_corrected
 
-        expander = default_expander()
-        read = hip_fracture_reading(collision_reading(expander.expand(text)))
-        return self.lexical.correct(read, expander.protected)
+        read = hip_fracture_reading(collision_reading(default_expander().expand(text)))
+        return self.lexical.correct(read, never_corrected())
 
     def allowed(self, billable_only: bool, category: str | None, ids: Sequence[str] | None) -> np.ndarray | None:
         """Which codes may be answered (bool per code of the lexical index), or None for all."""

@@ -22,6 +22,7 @@ from .errors import BadDataset
 
 ABBREVIATIONS_PATH = Path(__file__).parent / "data" / "abbreviations.csv"
 ACRONYMS_PATH = Path(__file__).parent / "data" / "icd_acronyms.csv"
+COMMON_WORDS_PATH = Path(__file__).parent / "data" / "common_words.txt"
 KINDS = ("abbreviation", "shorthand", "lay")
 
 
@@ -142,6 +143,19 @@ def merged(curated: Sequence[Abbreviation], mined: Sequence[Abbreviation]) -> tu
 @functools.lru_cache(maxsize=1)
 def default_expander() -> Expander:
     return Expander(merged(load_abbreviations(), load_abbreviations(ACRONYMS_PATH)))
+
+
+def load_common_words(path: str | Path = COMMON_WORDS_PATH) -> frozenset[str]:
+    """The words of a word list, one a line; lines starting with # are comments."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+@functools.lru_cache(maxsize=1)
+def never_corrected() -> frozenset[str]:
+    """Words the spelling step leaves alone: those the default expander writes (ICD-10-CM's words and
+    clinicians') and common English words (data/common_words.txt: "hurt" is not a misspelling of "hurst")."""
+    return default_expander().protected | load_common_words()
 
 
 # ---------------------------------------------------------------------------------- acronyms ICD-10-CM defines
