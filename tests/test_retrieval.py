@@ -453,6 +453,19 @@ def test_an_intent_said_in_other_words_is_said(tmp_path_factory: pytest.TempPath
         assert index.codes[out[0]] == first
 
 
+def test_other_specified_asks_no_more_than_other(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """S95.299 "Other specified injury of dorsal vein of unspecified foot" is the "other injury of the dorsal
+    vein of the foot, side unspecified": its "specified" asked something of the query, and S95.20
+    "Unspecified injury of dorsal vein of foot", asking nothing, went first."""
+    index = real_index(tmp_path_factory, "veins", ("S95.2",))
+    assert "specifi" not in index.qualifiers(index.position["S95.299"])
+    query = "other injury to the dorsal vein of the foot, side unspecified"
+    at = [index.position[c] for c in ("S95.20", "S95.299")]
+    out = prefer_general(at, index.query_words(query), index.qualifiers, lambda i: index.codes[i][:3],
+                         index.variants, said=index.said)
+    assert index.codes[out[0]] == "S95.299"
+
+
 def test_prefer_general_stays_within_its_window(general: LexicalIndex) -> None:
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=2) == ["R07.89", "R52", "R07.9"]
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=3) == ["R07.9", "R07.89", "R52"]

@@ -256,6 +256,10 @@ def named_defaults(text: str) -> frozenset[str]:
 GENERAL_WINDOW = 10
 
 
+#: "Other specified ..." says no more than "Other ...": what the record specifies is not in the code's words.
+_OTHER_SPECIFIED = re.compile(r"\bother specified\b", re.IGNORECASE)
+
+
 def qualifier_text(description: str, named: frozenset[str] = frozenset(), modifiers: bool = False) -> str:
     """A description less what asks nothing of a query: the encounter suffix (steering's), a trailing
     "without ..." clause, "unspecified site" and the like ("Gastritis, unspecified, without bleeding" ->
@@ -265,7 +269,7 @@ def qualifier_text(description: str, named: frozenset[str] = frozenset(), modifi
     (:func:`named_defaults`): "accidental (unintentional)", the "type 2" of a diabetes, the "displaced" of a
     fracture, the "primary" of a malignant neoplasm. :data:`DEFAULT_WORDS`
     go when tokens are compared."""
-    text = _ENCOUNTER.sub("", fold(description).strip())
+    text = _OTHER_SPECIFIED.sub("other", _ENCOUNTER.sub("", fold(description).strip()))
     text = _UNASKED.sub(" ", text if modifiers else _NONESSENTIAL.sub(" ", text))
     if "intent" not in named:
         text = _ACCIDENTAL.sub(" ", text)
