@@ -394,6 +394,16 @@ def test_bm25_finds_a_noun_in_osis_by_its_adjective(tmp_path_factory: pytest.Tem
     assert np.array_equal(index.document_scores("psoriasis"), index.document_scores("psoriatic"))
 
 
+def test_a_tumor_is_a_neoplasm(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A query's "tumor" is written "neoplasm" (data/abbreviations.csv); C7A.022 "Malignant carcinoid tumor
+    of the ascending colon" still says exactly "malignant carcinoid neoplasm of ascending colon", which
+    C18.2 "Malignant neoplasm of ascending colon" does not."""
+    index = real_index(tmp_path_factory, "carcinoid", ("C7A.02", "C18.2"))
+    words = index.query_words("malignant carcinoid neoplasm of ascending colon")
+    at = [index.position[c] for c in ("C18.2", "C7A.022")]
+    assert [index.codes[i] for i in prefer_exact(at, words, index.qualifiers)] == ["C7A.022", "C18.2"]
+
+
 def test_a_partial_tear_is_an_incomplete_one(tmp_path_factory: pytest.TempPathFactory) -> None:
     """M75.110 "Incomplete rotator cuff tear or rupture of unspecified shoulder, not specified as traumatic"
     is the partial-thickness tear clinicians name: it says the query's "partial", M75.100 "Unspecified

@@ -991,8 +991,9 @@ def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
 
 #: Stems of two words that ICD-10-CM uses for the same thing in different titles: an "incomplete" rotator
 #: cuff tear (M75.11-) or spinal cord lesion is what clinicians call "partial", as its "partial traumatic
-#: amputation" is.
-_SAME_STEMS = frozenset({frozenset({"partial", "incomplet"})})
+#: amputation" is; a "tumor" is a "neoplasm" (its Table of Neoplasms; data/abbreviations.csv writes a
+#: query's "tumor" as "neoplasm", which C7A.022 "Malignant carcinoid tumor of the ascending colon" says).
+_SAME_STEMS = frozenset({frozenset({"partial", "incomplet"}), frozenset({"tumor", "neoplasm"})})
 #: Stems of "-otic" words that name a drug class, not the state of the "-osis" word ("narcotics", "hypnotics").
 _DRUG_CLASS_OTIC = ("narcot", "hypnot")
 
