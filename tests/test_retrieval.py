@@ -1020,6 +1020,16 @@ def test_the_common_word_list_is_what_the_bundled_vocabulary_gives() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_age_related_and_senile_are_one_token(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ICD-10-CM's newer titles say "age-related" (M81.0 "Age-related osteoporosis ..."), its older ones
+    "senile" (H02.03- "Senile entropion"): "age-related entropion" finds the senile one, in BM25 and
+    steering alike."""
+    index = real_index(tmp_path_factory, "senile", ("H02.0", "M81.0"))
+    assert index.tokens("age-related entropion") == index.tokens("Age related entropion") == index.tokens("senile entropion")
+    top = [index.codes[i] for i, _ in index.top_codes("age-related entropion of left lower eyelid", 3)]
+    assert top[0] == "H02.035", top
+
+
 def test_a_compound_part_written_by_an_expansion_is_not_joined(compounds: LexicalIndex) -> None:
     # "bite" is known (S00.57), "frost" is not: only an expansion's "frost" stays
     assert compounds.join_compounds("frost bite", frozenset({"frost"})) == "frost bite"

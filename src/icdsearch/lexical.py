@@ -30,7 +30,7 @@ from .steering import VariantTable, fold
 if TYPE_CHECKING:
     from .collections import Store
 
-FORMAT = 6
+FORMAT = 7
 #: bm25s's default pattern wants 2+ characters; ICD-10-CM needs "type 2", "stage 3", "C5".
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 _TOKEN = re.compile(TOKEN_PATTERN)
@@ -44,9 +44,16 @@ _WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
 _NON_HYPHEN = re.compile(r"\bnon-(?=[a-z]{4})", re.IGNORECASE)
 
 
+#: "Age-related" and "senile" name the same thing in ICD-10-CM's titles, the newer word and the older one (H25
+#: "Age-related cataract" with "Senile cataract" as inclusion term, H02.03- "Senile entropion", M81.0
+#: "Age-related osteoporosis ..."): both are read as one token.
+_AGE_RELATED = re.compile(r"\bage[- ]related\b", re.IGNORECASE)
+
+
 def join_non(text: str) -> str:
-    """``text`` with "non-" joined to the word it prefixes ("non-dominant" -> "nondominant")."""
-    return _NON_HYPHEN.sub(lambda m: m.group(0)[:3], text)
+    """``text`` as the index's tokens read it: "non-" joined to the word it prefixes ("non-dominant" ->
+    "nondominant"), and "age-related" as "senile"."""
+    return _AGE_RELATED.sub("senile", _NON_HYPHEN.sub(lambda m: m.group(0)[:3], text))
 STEMMER = "english"
 #: Adjectives of anatomy and the nouns they come from ("venous", "vein"): a query's word finds the other's
 #: titles in the BM25 ranking. The project's own list (data/DATASHEET.md).
