@@ -1633,7 +1633,8 @@ def opposites(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     and the lower end of the radius, puncture wounds of the vocal cord with and without foreign body, and
     poisonings and blunt injuries of each intent."""
     return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42", "S59.14", "S59.24",
-                                                      "S11.03", "T43.59", "Y29", "Y00", "X79", "T39.31", "T40.60"))
+                                                      "S11.03", "T43.59", "Y29", "Y00", "X79", "T39.31", "T40.60",
+                                                      "T23.23", "T23.24"))
 
 
 def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -1654,6 +1655,11 @@ def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int 
     ("puncture of vocal cord without retained foreign body", ["S11.034", "S11.033"], ["S11.033", "S11.034"]),
     ("puncture wound of vocal cord with foreign body", ["S11.033", "S11.034"], ["S11.034", "S11.033"]),
     ("puncture wound of vocal cord", ["S11.034", "S11.033"], ["S11.034", "S11.033"]),  # says neither
+    # ICD-10-CM's "not including" / "including", a clinician's "but not": T23.239 "... multiple fingers
+    # (nail), not including thumb", T23.249 "... including thumb"
+    ("second-degree burns of several fingers but not the thumb", ["T23.249", "T23.239"], ["T23.239", "T23.249"]),
+    ("second-degree burn of fingers excluding thumb", ["T23.249", "T23.239"], ["T23.239", "T23.249"]),
+    ("second-degree burn of fingers including the thumb", ["T23.239", "T23.249"], ["T23.249", "T23.239"]),
     # ICD-10-CM's four intents, in a clinician's words, are opposites
     ("deliberate overdose of other antipsychotics", ["T43.591", "T43.592"], ["T43.592", "T43.591"]),
     ("other antipsychotic poisoning inflicted by another person", ["T43.591", "T43.593"], ["T43.593", "T43.591"]),

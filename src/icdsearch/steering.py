@@ -482,9 +482,11 @@ _BONE_END = (("lower end", "distal"), ("upper end", "proximal"))
 
 
 #: A clause that says something is absent ("without foreign body", "w/o complications", "no loss of
-#: consciousness") or present ("with foreign body"), up to the next clause, comma or semicolon.
-_ABSENT = re.compile(r"\b(?:without|w/o|with no|no)\b\s+([^,;]*?)(?=\s*(?:\bwith\b|\bwithout\b|[,;]|$))")
-_PRESENT = re.compile(r"\bwith\b\s+([^,;]*?)(?=\s*(?:\bwith\b|\bwithout\b|[,;]|$))")
+#: consciousness", ICD-10-CM's "not including thumb", a clinician's "but not the thumb") or present ("with
+#: foreign body", "including thumb"), up to the next clause, comma or semicolon.
+_ABSENT = re.compile(r"\b(?:without|w/o|with no|no|not including|excluding|except|but not)\b\s+([^,;]*?)"
+                     r"(?=\s*(?:\bwith\b|\bwithout\b|\bincluding\b|[,;]|$))")
+_PRESENT = re.compile(r"\b(?:with|including)\b\s+([^,;]*?)(?=\s*(?:\bwith\b|\bwithout\b|\bincluding\b|[,;]|$))")
 #: Words that a with / without clause says without naming what is there or not.
 _CLAUSE_FILLER = frozenset({"a", "an", "the", "of", "and", "or", "in", "to", "by", "for", "on", "at", "any", "other",
                             "unspecified", "specified", "retained", "associated"})
