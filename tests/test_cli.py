@@ -220,6 +220,22 @@ def test_hash_code_set_roundtrip(small_codes: CodeSet) -> None:
         assert full.get(code).description == description.replace('","', "")
 
 
+def test_query_explain_shows_how_the_query_was_read(runner: CliRunner, ingested: list[str]) -> None:
+    table = runner.invoke(main, ["query", "T2DM w/o complications", "-k", "1", "--explain", *ingested])
+    assert table.exit_code == 0, table.output
+    assert table.output.splitlines()[0] == "read as: type 2 diabetes mellitus without complications"
+    assert "E11.9" in table.output
+    lines = runner.invoke(main, ["query", "T2DM w/o complications", "-k", "2", "--explain", "--json", *ingested])
+    rows = [json.loads(line) for line in lines.output.splitlines()]
+    assert len(rows) == 2 and {r["read_as"] for r in rows} == {"type 2 diabetes mellitus without complications"}
+    dense = runner.invoke(main, ["query", "T2DM w/o complications", "-k", "1", "--explain", "--mode", "dense", *ingested])
+    assert dense.output.splitlines()[0] == "read as: T2DM w/o complications"  # the paper's setup reads it as written
+    code = runner.invoke(main, ["query", "e119", "-k", "1", "--explain", *ingested])
+    assert code.output.splitlines()[0] == "read as: e119"  # a code is looked up as it is
+    plain = runner.invoke(main, ["query", "T2DM w/o complications", "-k", "1", *ingested])
+    assert "read as" not in plain.output
+
+
 def test_query_modes_and_matched_synonym(runner: CliRunner, ingested: list[str]) -> None:
     hybrid = runner.invoke(main, ["query", "high blood pressure", "-k", "3", *ingested])
     assert hybrid.exit_code == 0

@@ -1158,6 +1158,19 @@ def test_hybrid_hits_show_what_the_store_holds(hashed_store: dict, ankle_codes: 
     assert main.count() == len(ankle_codes)
 
 
+def test_a_searcher_reads_a_query_as_hybrid_retrieval_does(hashed_store: dict) -> None:
+    from icdsearch import Searcher
+
+    searcher = Searcher(hashed_store["model"], hashed_store["codes"], hashed_store["store"])
+    assert searcher.read("T2DM w/o complications") == "type 2 diabetes mellitus without complications"
+    assert searcher.read("hypertention") == "hypertension"
+    assert searcher.read("E11.9") == "E11.9"
+    dense = Searcher(hashed_store["model"], hashed_store["codes"], hashed_store["store"], mode="dense")
+    assert dense.read("T2DM w/o complications") == "T2DM w/o complications"
+    with pytest.raises(BadQuery):
+        searcher.read("  ")
+
+
 def test_hybrid_expands_shorthand_and_steers(hashed_store: dict) -> None:
     assert search("T2DM w/o complications", k=3, **hashed_store)[0].code == "E11.9"
     assert search("sprained left ankle, f/u", k=3, **hashed_store)[0].code == "S93.402D"

@@ -196,26 +196,37 @@ def _pipeline(mode: str, without: Sequence[str]) -> Any:
 @click.option("--category", default=None, metavar="CAT", help="Only codes in this three-character category, e.g. E11.")
 @mode_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit per line.")
+@click.option("--explain", is_flag=True,
+              help="Also show how each query was read: abbreviations expanded, spelling corrected, a collision "
+                   "or a hip fracture in ICD-10-CM's words (\"read as\", or \"read_as\" with --json).")
 @store_options
 def query(text: str | None, source: Any, k: int, model: str | None, codes: str, billable_only: bool,
-          category: str | None, mode: str, without: Sequence[str], as_json: bool, store_path: str | None, host: str | None,
-          port: int | None) -> None:
+          category: str | None, mode: str, without: Sequence[str], as_json: bool, explain: bool, store_path: str | None,
+          host: str | None, port: int | None) -> None:
     """Search for the codes that best match TEXT (or each line of --file)."""
-    from .query import search_many
+    from .query import Searcher, search_many
 
     if (text is None) == (source is None):
         raise click.UsageError("give either a query TEXT or --file, not both" if text is not None
                                else 'give a query TEXT, e.g. icdsearch query "high blood pressure", or --file')
     queries = [text] if text is not None else _read_queries(source)
-    results = search_many(queries, k, model=model, codes=codes, store=_store(store_path, host, port),
-                          billable_only=billable_only, category=category, mode=_pipeline(mode, without))
+    store, pipeline = _store(store_path, host, port), _pipeline(mode, without)
+    results = search_many(queries, k, model=model, codes=codes, store=store, billable_only=billable_only,
+                          category=category, mode=pipeline)
+    readings: list[str | None] = [None] * len(queries)
+    if explain:
+        searcher = Searcher(model, codes, store, pipeline)
+        readings = [searcher.read(q) for q in queries]
     for i, (q, hits) in enumerate(zip(queries, results)):
         if as_json:
             for hit in hits:
-                click.echo(json.dumps({"query": q, **hit.to_dict()}, ensure_ascii=False))
+                extra = {"read_as": readings[i]} if explain else {}
+                click.echo(json.dumps({"query": q, **extra, **hit.to_dict()}, ensure_ascii=False))
             continue
         if len(queries) > 1:
             click.echo(f"{'' if i == 0 else chr(10)}# {q}")
+        if explain:
+            click.echo(f"read as: {readings[i]}")
         click.echo(_hit_table(hits))
 
 

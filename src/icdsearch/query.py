@@ -210,6 +210,17 @@ class Searcher:
         """The k codes that best match ``query``, best first."""
         return self.search_many([query], k, billable_only=billable_only, category=category)[0]
 
+    def read(self, query: str) -> str:
+        """How hybrid retrieval reads ``query`` (:func:`read_query`): "hit by car" is "pedestrian injured in
+        collision with car", "T2DM w/o complications" "type 2 diabetes mellitus without complications". The
+        text itself in dense mode, and for a code, which is looked up as it is."""
+        text = _validate_text(query)
+        if self.pipeline.dense_only or normalize_code(text):
+            return text
+        lexical = (self._retriever.lexical if self._retriever is not None
+                   else lexical_index(self.store, self.info.code_set_version))
+        return read_query(text, lexical, self.pipeline)
+
     def search_many(self, queries: Sequence[str], k: int = 10, *, billable_only: bool = False,
                     category: str | None = None) -> list[list[Hit]]:
         """Ranked hits for each query, in order. Text queries are embedded together in one batch."""
@@ -359,6 +370,18 @@ def _synonyms(store: Store, collection: CodeCollection, spec: ModelSpec) -> Code
     return synonyms
 
 
+def read_query(text: str, lexical: LexicalIndex, pipeline: Pipeline) -> str:
+    """The query in ICD-10-CM's words, as hybrid retrieval reads it: abbreviations and lay words expanded,
+    a collision and a hip fracture written as ICD-10-CM writes them, misspellings corrected. The text itself
+    where the pipeline's abbreviations are off."""
+    if not pipeline.abbreviations:
+        return text
+    from .shorthand import collision_reading, default_expander, hip_fracture_reading, never_corrected
+
+    read = hip_fracture_reading(collision_reading(default_expander().expand(text)))
+    return lexical.correct(read, never_corrected())
+
+
 @dataclass
 class Retriever:
     """Hybrid retrieval over one ingested collection: the parts :class:`Pipeline` switches on."""
@@ -377,13 +400,8 @@ class Retriever:
         return cls(spec, collection, info, pipeline, lexical_index(store, info.code_set_version), synonyms)
 
     def rewrite(self, text: str) -> str:
-        """The query in ICD-10-CM's words: abbreviations and lay words expanded, misspellings corrected."""
-        if not self.pipeline.abbreviations:
-            return text
-        from .shorthand import collision_reading, default_expander, hip_fracture_reading, never_corrected
-
-        read = hip_fracture_reading(collision_reading(default_expander().expand(text)))
-        return self.lexical.correct(read, never_corrected())
+        """The query in ICD-10-CM's words (:func:`read_query`)."""
+        return read_query(text, self.lexical, self.pipeline)
 
     def allowed(self, billable_only: bool, category: str | None, ids: Sequence[str] | None) -> np.ndarray | None:
         """Which codes may be answered (bool per code of the lexical index), or None for all."""
