@@ -476,6 +476,23 @@ def test_other_specified_asks_no_more_than_other(tmp_path_factory: pytest.TempPa
     assert index.codes[out[0]] == "S95.299"
 
 
+def test_a_rival_that_fits_the_named_side_worse_is_no_rival(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"osteoarthritis of both knees": M17.0 "Bilateral primary osteoarthritis of knee" asks "primary", M17.9
+    "Osteoarthritis of knee, unspecified" nothing, but names no side: it does not go first."""
+    index = real_index(tmp_path_factory, "knees", ("M17",))
+    query = "osteoarthritis of both knees"
+    at = [index.position[c] for c in ("M17.0", "M17.9")]
+
+    def general(intent: Intent | None) -> str:
+        out = prefer_general(at, index.query_words(query), index.qualifiers, lambda i: index.codes[i][:3],
+                             index.variants, said=index.said, intent=intent)
+        return index.codes[out[0]]
+
+    assert general(parse_intent(query)) == "M17.0"
+    assert general(None) == "M17.9"  # without the side, the code asking nothing more
+    assert general(parse_intent("osteoarthritis of knees")) == "M17.9"  # no side named
+
+
 def test_prefer_general_stays_within_its_window(general: LexicalIndex) -> None:
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=2) == ["R07.89", "R52", "R07.9"]
     assert _general(general, "chest pain", ["R07.89", "R52", "R07.9"], window=3) == ["R07.9", "R07.89", "R52"]

@@ -496,13 +496,14 @@ class Retriever:
                 # the query's words, with ICD-10-CM's word for an intent said in other words
                 worded = f"{text} {intent_words(text)}"
                 named, words = named_defaults(text), self.lexical.query_words(worded)
+                intent = parse_intent(text)
                 # A fracture of no named cause is an injury even where the injury code ranks deep ("broken
                 # right ankle"); before steering, so that the query's side and encounter pick among its codes.
                 indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__,
                                                     deep=(self._wordings, words))
                 # Who was hurt and by what, which words alone cannot order: V03, not V40, for "hit by car".
                 indices = prefer_collision(indices, collision_category(text), codes.__getitem__, position.get)
-                indices = steer(indices, parse_intent(text), self.lexical.variants, billable_first=billable_only,
+                indices = steer(indices, intent, self.lexical.variants, billable_first=billable_only,
                                 limit=3 * max(k, GENERAL_WINDOW),  # the same first answers whatever k
                                 says=lambda i: self.lexical.qualifiers(i, named))
             indices = [i for i in indices if answerable is None or answerable[i]]
@@ -517,7 +518,7 @@ class Retriever:
                 indices = prefer_unrestricted(indices, population_intent(text), words, codes.__getitem__,
                                               self._wordings)
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,
-                                         said=self.lexical.said)
+                                         said=self.lexical.said, intent=intent)
                 indices = prefer_consistent(indices, plain_words(text),
                                             lambda i: plain_words(self.lexical.descriptions[i]),
                                             code=codes.__getitem__)
@@ -525,7 +526,7 @@ class Retriever:
                     indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly_any(words, lambda i: self.lexical.title_qualifiers(i, named)),
-                                            parse_intent(text), self.lexical.variants)
+                                            intent, self.lexical.variants)
                     indices = prefer_specific(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                               lambda i: self.lexical.qualifiers(i, named),
                                               lambda i: bool(self.lexical.billable[i]),

@@ -315,7 +315,7 @@ def fold(text: str) -> str:
 
 def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Callable[[int], frozenset[str]],
                    category: Callable[[int], str], table: VariantTable, window: int = GENERAL_WINDOW,
-                   said: Callable[[int], frozenset[str]] | None = None) -> list[int]:
+                   said: Callable[[int], frozenset[str]] | None = None, intent: Intent | None = None) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a code that asks for more than the query
     said is preceded by a sibling that asks for nothing more.
 
@@ -331,9 +331,14 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     nothing the ranked code does not ask ("moderate recurrent major depression" is F33.1 "..., recurrent,
     moderate", not F33.9 "..., recurrent, unspecified"). Past the window nothing moves. Members of the
     ranked code's variant group are not rivals (side and encounter are :func:`steer`'s to choose), nor is a
-    non-billable header for a billable code (a header has no encounter or detail words to count).
+    non-billable header for a billable code (a header has no encounter or detail words to count). With
+    ``intent`` naming a side, nor is a code that fits that side worse: "osteoarthritis of both knees" is M17.0
+    "Bilateral primary osteoarthritis of knee", not M17.9 "Osteoarthritis of knee, unspecified", which names
+    no side and asks no "primary".
     """
     top = list(ranked[:window])
+    fit = ({i: float(table.fit(intent, np.array([i]))[0]) for i in top} if intent is not None and intent.side
+           else {i: 0.0 for i in top})
     # Exact matches by set difference first; only the words left over are tried as prefixes.
     asks = {i: frozenset(w for w in qualifiers(i) - query if not any(_same_word(w, q) for q in query)) for i in top}
     missed = {i: frozenset(q for q in query - qualifiers(i) if not any(_same_word(q, w) for w in qualifiers(i)))
@@ -344,7 +349,8 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     def pick(index: int, placed: set[int]) -> int:
         rivals = [j for j in top if j not in placed and category(j) == category(index) and missed[j] <= missed[index]
                   and (j == index or ((table.group[j] < 0 or table.group[j] != table.group[index])
-                                      and (table.billable[j] or not table.billable[index])))]
+                                      and (table.billable[j] or not table.billable[index])
+                                      and fit[j] >= fit[index]))]
         best = min(rivals, key=lambda j: (bool(asks[j]), top.index(j)))  # a rival that asks nothing more
         if best == index and asks[index]:
             fewer = [j for j in rivals if asks[j] < asks[index]]  # asks only part of what it asks
