@@ -23,8 +23,8 @@ from icdsearch.errors import BadDataset, BadQuery, CollectionNotFound, Incomplet
 from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_ready, lexical_dir, load_word_forms,
                                us_spellings)
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
-from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, hip_fracture_reading,
-                                 load_abbreviations, long_form, merged, mine_acronyms)
+from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, fall_reading,
+                                 hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1220,6 +1220,22 @@ def test_who_was_hit_by_what_is_read_as_icd_writes_a_collision(text: str, read: 
 ])
 def test_a_hip_fracture_is_a_fracture_of_the_neck_of_the_femur(text: str, read: str) -> None:
     assert hip_fracture_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("tripped and fell", "fall on same level from slipping, tripping and stumbling"),
+    ("slipped and fell in the bathroom", "fall on same level from slipping, tripping and stumbling in the bathroom"),
+    ("tripped over the dog and fell", "fall on same level from slipping, tripping and stumbling"),
+    ("slipped on ice", "fall due to ice and snow"),
+    ("fell on the icy sidewalk", "fall due to ice and snow"),
+    ("fell off a chair", "fall off a chair"),
+    ("tripped but did not fall", "slipping, tripping and stumbling without falling"),  # W18.4-
+    ("stumbled without falling", "slipping, tripping and stumbling without falling"),
+    ("slipped disc", "slipped disc"),
+    ("slipped capital femoral epiphysis", "slipped capital femoral epiphysis"),
+])
+def test_a_fall_is_read_as_icd_titles_it(text: str, read: str) -> None:
+    assert fall_reading(text) == read
 
 
 @pytest.mark.parametrize("text, category", [

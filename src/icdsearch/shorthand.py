@@ -113,6 +113,32 @@ def collision_reading(text: str) -> str:
                      + text[match.end():]).split())
 
 
+#: Falls as people tell them, in ICD-10-CM's words (W00-W19): a slip, trip or stumble that ended in a fall is
+#: W01 "Fall on same level from slipping, tripping and stumbling" (not W18.4- "... without falling", nor a
+#: "slipped" epiphysis); a slip or fall on ice or snow is W00 "Fall due to ice and snow" (not a skating
+#: accident); and "fell" is "fall", the word of every fall's title.
+_SLIP_FALL = re.compile(r"\b(?:slipped|tripped|stumbled|slipping|tripping|stumbling)\b"
+                        r"(?:(?!\b(?:fell|falls?|falling|not|no|never|without)\b|n't)[^,;.]){0,40}?"
+                        r"\b(?:fell|falls?|falling)\b", re.IGNORECASE)
+_ON_ICE = re.compile(r"\b(?:slipped|slipping|fell|falls?|falling)\s+(?:on|in)\s+(?:the\s+|some\s+)?(?:ice|snow|icy\s+\w+)\b",
+                     re.IGNORECASE)
+_FELL = re.compile(r"\bfell\b", re.IGNORECASE)
+#: ... and one that did not end in a fall is W18.4- "Slipping, tripping and stumbling without falling".
+_SLIP_NO_FALL = re.compile(r"\b(?:slipped|tripped|stumbled|slipping|tripping|stumbling)\b(?:[^,;.]){0,40}?"
+                           r"\b(?:did not|didn't|does not|doesn't|without|no|never)\s+(?:a\s+)?(?:fall|falls|falling)\b",
+                           re.IGNORECASE)
+
+
+def fall_reading(text: str) -> str:
+    """A fall as ICD-10-CM titles it: "tripped and fell" -> "fall on same level from slipping, tripping and
+    stumbling" (W01.0-), "tripped but did not fall" -> "slipping, tripping and stumbling without falling"
+    (W18.4-), "slipped on ice" -> "fall due to ice and snow" (W00), "fell off a chair" -> "fall off a chair"."""
+    text = _ON_ICE.sub("fall due to ice and snow", text)
+    text = _SLIP_NO_FALL.sub("slipping, tripping and stumbling without falling", text)
+    text = _SLIP_FALL.sub("fall on same level from slipping, tripping and stumbling", text)
+    return _FELL.sub("fall", text)
+
+
 #: A fracture of the hip, as people name it: ICD-10-CM's index sends it to the neck of the femur
 #: ("Fracture, traumatic, hip - see Fracture, femur, neck"; S72.0-), which no title calls the hip.
 _HIP_FRACTURE = re.compile(r"\b(?:fracture[sd]?|broken) (?:of )?(?:the )?(?P<a>(?:right|left|bilateral) )?hips?\b|"
