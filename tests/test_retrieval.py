@@ -737,6 +737,15 @@ def test_a_without_clause_ends_at_a_with_clause(conventions: LexicalIndex) -> No
     ("Gastric ulcer, unspecified as acute or chronic, without hemorrhage or perforation", "Gastric ulcer,  ,"),
     ("Unspecified rotator cuff tear or rupture of right shoulder, not specified as traumatic",
      "Unspecified rotator cuff tear or rupture of right shoulder,"),
+    # a "without" clause ends before a trimester or a side after a comma, not inside a list
+    ("Gestational [pregnancy-induced] hypertension without significant proteinuria, third trimester",
+     "Gestational [pregnancy-induced] hypertension , third trimester"),
+    ("Dementia in other diseases classified elsewhere, unspecified severity, without behavioral disturbance, "
+     "psychotic disturbance, mood disturbance, and anxiety", "Dementia in other diseases classified elsewhere, ,"),
+    # nonessential modifiers ask nothing; "other specified" no more than "other"
+    ("Bathroom of unspecified non-institutional (private) residence as the place of occurrence of the external cause",
+     "Bathroom of unspecified non-institutional residence as the place of occurrence of the external cause"),
+    ("Other specified injury of dorsal vein of unspecified foot", "other injury of dorsal vein of unspecified foot"),
 ])
 def test_what_a_title_says_unasked_is_left_out(description: str, kept: str) -> None:
     assert " ".join(qualifier_text(description).split()) == " ".join(kept.split())

@@ -196,14 +196,16 @@ def preference(intent: Intent, side: int, suffix: str) -> float:
 #: "associated": "associated with" says only "with" ("painful micturition" says all of R30 "Pain associated
 #: with micturition"; "vaccine-associated" is "vaccine").
 DEFAULT_WORDS = ("unspecified", "uncomplicated", "nos", "mellitus", "associated")
-# "without ..." runs to the end ("... without behavioral disturbance, psychotic disturbance, and anxiety") or
+# "without ..." runs to the end ("... without behavioral disturbance, psychotic disturbance, and anxiety"),
+# to a trimester or a side after a comma ("... without significant proteinuria, third trimester") or
 # to a "with" clause, which asks something ("Calculus of gallbladder without cholecystitis with obstruction");
 # "unspecified site" and the like say what is *not* specified; "not elsewhere classified" (NEC) says only
 # that no other code takes it ("Fatty (change of) liver, not elsewhere classified" is the code of a fatty liver).
 # "Without foreign body" ends there: the site follows ("Laceration without foreign body of scalp"); "unspecified
 # as acute or chronic", "not specified as traumatic" and the like say what the record does not say; so does
 # "not intractable", ICD-10-CM's default for a migraine or an epilepsy not documented as intractable.
-_UNASKED = re.compile(r"\bwithout foreign body\b|\bwithout\b(?:(?!\bwith\b).)*|\b(?:un|not )specified as\b[^,]*|"
+_UNASKED = re.compile(r"\bwithout foreign body\b|\bwithout\b(?:(?!\bwith\b|, (?:(?:first|second|third|unspecified) "
+                      r"trimester|right|left|bilateral)\b).)*|\b(?:un|not )specified as\b[^,]*|"
                       r"\bnot intractable\b|"
                       r"\bunspecified (site|part|organism|species|severity|stage|trimester|type)\b|"
                       r"\bnot elsewhere classified\b|\bNEC\b", re.IGNORECASE)
