@@ -24,7 +24,8 @@ from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_r
                                us_spellings)
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, fall_reading,
-                                 hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms)
+                                 hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
+                                 trimester_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1245,6 +1246,21 @@ def test_a_hip_fracture_is_a_fracture_of_the_neck_of_the_femur(text: str, read: 
 ])
 def test_a_fall_is_read_as_icd_titles_it(text: str, read: str) -> None:
     assert fall_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("preterm labor 32 weeks", "preterm labor 32 weeks, third trimester"),
+    ("13 wks pregnant with UTI", "13 wks pregnant with UTI, first trimester"),
+    ("preeclampsia at 20w", "preeclampsia at 20w, second trimester"),
+    ("pregnant, 14 weeks", "pregnant, 14 weeks, second trimester"),  # 14 weeks 0 days starts the second
+    ("pregnant, 28 weeks", "pregnant, 28 weeks, third trimester"),
+    ("second trimester bleeding at 20 weeks", "second trimester bleeding at 20 weeks"),  # a trimester named
+    ("baby 6 weeks old with fever", "baby 6 weeks old with fever"),  # no pregnancy
+    ("preterm newborn 32 weeks gestation", "preterm newborn 32 weeks gestation"),  # a newborn's age
+    ("pregnant 45 weeks", "pregnant 45 weeks"),
+])
+def test_a_pregnancys_weeks_name_its_trimester(text: str, read: str) -> None:
+    assert trimester_reading(text) == read
 
 
 @pytest.mark.parametrize("text, category", [

@@ -139,6 +139,28 @@ def fall_reading(text: str) -> str:
     return _FELL.sub("fall", text)
 
 
+#: Weeks of gestation, as a record gives them ("32 weeks", "32 wks", "32w"), in a text that names no trimester.
+_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:weeks?|wks?|w)\b(?!.*\btrimester\b)", re.IGNORECASE)
+_TRIMESTER_WORD = re.compile(r"\btrimester\b", re.IGNORECASE)
+#: A pregnancy named, and no newborn: a newborn's weeks are its gestational age (P07.3-), not a trimester.
+_PREGNANCY = re.compile(r"\b(?:pregnan|gestation|labou?r\b|gravid|antepartum|ante-?natal|pre-?natal|(?:pre-?)?eclamp|"
+                        r"miscarr|placent|hyperemesis)", re.IGNORECASE)
+_NEWBORN = re.compile(r"\b(?:newborn|neonat|infant|baby|babies|born|premature)", re.IGNORECASE)
+
+
+def trimester_reading(text: str) -> str:
+    """A pregnancy's weeks with the trimester ICD-10-CM's chapter 15 counts them in (first: under 14 weeks;
+    second: 14 to under 28; third: 28 until delivery), which its titles name and people rarely do: "preterm
+    labor 32 weeks" -> "preterm labor 32 weeks, third trimester" (O60.03). Only a text that names a pregnancy
+    and no newborn, and no trimester, with weeks up to 42."""
+    found = _WEEKS.search(text)
+    if (found is None or _TRIMESTER_WORD.search(text) or not 1 <= int(found.group(1)) <= 42
+            or not _PREGNANCY.search(text) or _NEWBORN.search(text)):
+        return text
+    weeks = int(found.group(1))
+    return f"{text}, {'first' if weeks < 14 else 'second' if weeks < 28 else 'third'} trimester"
+
+
 #: A fracture of the hip, as people name it: ICD-10-CM's index sends it to the neck of the femur
 #: ("Fracture, traumatic, hip - see Fracture, femur, neck"; S72.0-), which no title calls the hip.
 _HIP_FRACTURE = re.compile(r"\b(?:fracture[sd]?|broken) (?:of )?(?:the )?(?P<a>(?:right|left|bilateral) )?hips?\b|"
