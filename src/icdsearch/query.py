@@ -372,16 +372,14 @@ def _synonyms(store: Store, collection: CodeCollection, spec: ModelSpec) -> Code
 
 def read_query(text: str, lexical: LexicalIndex, pipeline: Pipeline) -> str:
     """The query in ICD-10-CM's words, as hybrid retrieval reads it: abbreviations and lay words expanded,
-    a collision, a fall and a hip fracture written as ICD-10-CM writes them, a pregnancy's weeks with their
-    trimester, misspellings corrected. The text itself
-    where the pipeline's abbreviations are off."""
+    phrasings such as a collision, a fall or a pregnancy's weeks written as ICD-10-CM titles them
+    (:func:`icdsearch.shorthand.read_as_icd`), misspellings corrected. The text itself where the pipeline's
+    abbreviations are off."""
     if not pipeline.abbreviations:
         return text
-    from .shorthand import (collision_reading, default_expander, fall_reading, hip_fracture_reading, never_corrected,
-                            trimester_reading)
+    from .shorthand import default_expander, never_corrected, read_as_icd
 
-    read = trimester_reading(fall_reading(hip_fracture_reading(collision_reading(default_expander().expand(text)))))
-    return lexical.correct(read, never_corrected())
+    return lexical.correct(read_as_icd(default_expander().expand(text)), never_corrected())
 
 
 @dataclass

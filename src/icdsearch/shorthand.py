@@ -5,7 +5,10 @@ in any letter case unless its row says ``CASE`` (then "PE" expands but "pe" does
 ("w/o" before "w/", "a fib" before "af"). "T2DM w/o complications" becomes
 "type 2 diabetes mellitus without complications". Beside it, data/icd_acronyms.csv holds the acronyms
 ICD-10-CM itself spells out ("Intrauterine growth restriction (IUGR)"), mined by :func:`mine_acronyms`
-(``scripts/mine_acronyms.py`` writes the file); a curated row wins over a mined one.
+(``scripts/mine_acronyms.py`` writes the file); a curated row wins over a mined one. :func:`read_as_icd`
+then writes a few phrasings as ICD-10-CM titles them ("hit by car": "pedestrian injured in collision with
+car"; "tripped and fell"; "32 weeks pregnant": its trimester), and data/common_words.txt lists the English
+words the spelling step leaves alone (:func:`never_corrected`).
 """
 
 from __future__ import annotations
@@ -180,6 +183,15 @@ def hip_fracture_reading(text: str) -> str:
     if _FRACTURE_CAUSE.search(text):
         return text
     return _HIP_FRACTURE.sub(lambda m: f"fracture of neck of {m.group('a') or m.group('b') or ''}femur", text)
+
+
+def read_as_icd(text: str) -> str:
+    """``text`` with each phrasing that ICD-10-CM titles otherwise written its way: a collision
+    (:func:`collision_reading`), a fractured hip (:func:`hip_fracture_reading`), a fall
+    (:func:`fall_reading`) and a pregnancy's weeks (:func:`trimester_reading`)."""
+    for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading):
+        text = reading(text)
+    return text
 
 
 def merged(curated: Sequence[Abbreviation], mined: Sequence[Abbreviation]) -> tuple[Abbreviation, ...]:
