@@ -12,10 +12,9 @@ for the model to read. See data/DATASHEET.md.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
+from data_file import write_or_check
 from icdsearch.shorthand import COMMON_WORDS_PATH
 
 FIRST = 5000
@@ -38,20 +37,8 @@ def words_text() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare with the shipped file")
-    args = parser.parse_args()
-    text = words_text()
-    if args.check:
-        if COMMON_WORDS_PATH.read_text(encoding="utf-8") != text:
-            print(f"{COMMON_WORDS_PATH} is not what the bundled model's vocabulary gives: run scripts/common_words.py",
-                  file=sys.stderr)
-            return 1
-        print(f"ok: {COMMON_WORDS_PATH.name} matches the bundled model's vocabulary")
-        return 0
-    COMMON_WORDS_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {COMMON_WORDS_PATH} ({text.count(chr(10)) - HEADER.count(chr(10))} words)")
-    return 0
+    return write_or_check(COMMON_WORDS_PATH, words_text, __doc__.splitlines()[0], "the bundled model's vocabulary",
+                          "scripts/common_words.py", lambda text: text.count("\n") - HEADER.count("\n"))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ query expander reads the file beside the curated data/abbreviations.csv, whose r
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import sys
 from collections import defaultdict
 
+from data_file import write_or_check
 from icdsearch.codeset import default_code_set, synonyms
 from icdsearch.shorthand import ACRONYMS_PATH, mine_acronyms
 
@@ -38,20 +37,8 @@ def mined_text() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare with the shipped file")
-    args = parser.parse_args()
-    text = mined_text()
-    if args.check:
-        if ACRONYMS_PATH.read_text(encoding="utf-8") != text:
-            print(f"{ACRONYMS_PATH} is not what mining the bundled code set gives: run scripts/mine_acronyms.py",
-                  file=sys.stderr)
-            return 1
-        print(f"ok: {ACRONYMS_PATH.name} matches the bundled code set")
-        return 0
-    ACRONYMS_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {ACRONYMS_PATH} ({text.count(chr(10)) - HEADER.count(chr(10))} rows)")
-    return 0
+    return write_or_check(ACRONYMS_PATH, mined_text, __doc__.splitlines()[0], "mining the bundled code set",
+                          "scripts/mine_acronyms.py", lambda text: text.count("\n") - HEADER.count("\n"))
 
 
 if __name__ == "__main__":
