@@ -553,7 +553,7 @@ def groups(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     diverticulitis (K57, Q43), skin infection (L08, P39), clubfoot (Q66, M21.54), tachypnea (P22, R06),
     gestational diabetes (O24, E11), scoliosis (M41, Q67)."""
     return real_index(tmp_path_factory, "groups", ("K57", "Q43", "L08", "P39", "Q66", "M21.5", "P22", "R06",
-                                                   "O24", "E11", "M41", "Q67", "P70"))
+                                                   "O24", "E11", "M41", "Q67", "P70", "P02", "O45"))
 
 
 def _unrestricted(index: LexicalIndex, query: str, ranked: list[str]) -> list[str]:
@@ -581,6 +581,10 @@ def _unrestricted(index: LexicalIndex, query: str, ranked: list[str]) -> list[st
     ("diabetes", ["O24.919", "E11.9"], ["E11.9", "O24.919"]),
     # A newborn's code for a query about a pregnancy: the rival may be for the group the query names.
     ("diabetes in pregnancy", ["P70.1", "O24.919"], ["O24.919", "P70.1"]),
+    # ... which says the query's pregnancy by its chapter: O45.9's "Abruptio placentae NOS" says
+    # "placental abruption in pregnancy"
+    ("placental abruption in pregnancy", ["P02.1", "O45.9"], ["O45.9", "P02.1"]),
+    ("placental abruption", ["P02.1", "O45.9"], ["O45.9", "P02.1"]),
     # A code for anybody first: nothing moves.
     ("diverticulitis", ["K57.92", "Q43.8"], ["K57.92", "Q43.8"]),
 ])

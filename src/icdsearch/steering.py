@@ -856,7 +856,12 @@ def prefer_unrestricted(ranked: Sequence[int], named: frozenset[str], query: fro
         rival = ranked[place]
         if code_groups(rival, query, code, wordings) - named:
             continue
-        saying = [w for w in wordings(rival) if w and _covers(query, w)]
+        # A code of the chapter for the group the query names says that group's words by being there:
+        # O45.9 "Premature separation of placenta, unspecified" says "placental abruption in pregnancy".
+        chapter = _CHAPTER_GROUP.get(code(rival)[0], "")
+        need = (frozenset(w for w in query if not w.startswith(_GROUP_STEMS[chapter])) if chapter in named
+                else query)
+        saying = [w for w in wordings(rival) if w and _covers(need, w)]
         if saying and not (opposite and all(_says(w, opposite) for w in saying)):
             return [rival, *ranked[:place], *ranked[place + 1:]]
     return list(ranked)
