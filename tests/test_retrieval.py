@@ -1709,7 +1709,7 @@ def opposites(tmp_path_factory: pytest.TempPathFactory) -> LexicalIndex:
     poisonings and blunt injuries of each intent."""
     return real_index(tmp_path_factory, "opposites", ("Q52", "Q55", "I10", "I15", "J20", "J42", "S59.14", "S59.24",
                                                       "S11.03", "T43.59", "Y29", "Y00", "X79", "T39.31", "T40.60",
-                                                      "T23.23", "T23.24"))
+                                                      "T23.23", "T23.24", "Z98.84", "K95", "K94.0", "Z93.3"))
 
 
 def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int = 10) -> list[str]:
@@ -1735,6 +1735,11 @@ def _consistent(index: LexicalIndex, query: str, ranked: list[str], window: int 
     ("second-degree burns of several fingers but not the thumb", ["T23.249", "T23.239"], ["T23.239", "T23.249"]),
     ("second-degree burn of fingers excluding thumb", ["T23.249", "T23.239"], ["T23.239", "T23.249"]),
     ("second-degree burn of fingers including the thumb", ["T23.239", "T23.249"], ["T23.249", "T23.239"]),
+    # a status code records no complication: a query that says one takes the complication's code, and the
+    # other way round
+    ("post-bariatric surgery complications", ["Z98.84", "K95"], ["K95", "Z98.84"]),
+    ("colostomy status", ["K94.00", "Z93.3"], ["Z93.3", "K94.00"]),
+    ("bariatric surgery", ["Z98.84", "K95"], ["Z98.84", "K95"]),  # says neither
     # ICD-10-CM's four intents, in a clinician's words, are opposites
     ("deliberate overdose of other antipsychotics", ["T43.591", "T43.592"], ["T43.592", "T43.591"]),
     ("other antipsychotic poisoning inflicted by another person", ["T43.591", "T43.593"], ["T43.593", "T43.591"]),

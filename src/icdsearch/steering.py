@@ -472,11 +472,14 @@ def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callabl
 
 #: Words of which a code saying one contradicts a query saying the other (and not the first). Sides,
 #: encounters, intent, displacement and open/closed are :func:`steer`'s and the other rules' to weigh;
-#: "congenital"/"acquired" is :func:`prefer_unrestricted`'s.
+#: "congenital"/"acquired" is :func:`prefer_unrestricted`'s. A status code ("Bariatric surgery status",
+#: "Presence of cardiac pacemaker") records a device or procedure without a complication (ICD-10-CM's
+#: guidelines: no status code where a complication is coded), so it is the opposite of a "complication".
 OPPOSITES = (("male", "female"), ("acute", "chronic"), ("benign", "malignant"), ("primary", "secondary"),
              ("essential", "secondary"), ("upper", "lower"), ("anterior", "posterior"), ("superior", "inferior"),
              ("proximal", "distal"), ("internal", "external"), ("superficial", "deep"), ("partial", "complete"),
-             ("incomplete", "complete"))
+             ("incomplete", "complete"), ("complication", "status"), ("complications", "status"),
+             ("complication", "presence"), ("complications", "presence"))
 _OPPOSITE_OF = {w: frozenset(b if w == a else a for a, b in OPPOSITES if w in (a, b))
                 for pair in OPPOSITES for w in pair}
 #: Whole words, a hyphenated one as one word: "non-malignant" does not say "malignant".
