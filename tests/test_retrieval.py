@@ -31,7 +31,7 @@ from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, colli
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
                                 prefer_specific, prefer_consistent, contradicts, plain_words, qualifier_text, says_exactly,
-                                says_exactly_any, steer,
+                                says_alternatives, says_exactly_any, steer,
                                 variant_key, wordings)
 
 from .conftest import HASH
@@ -1639,6 +1639,28 @@ def _header(index: LexicalIndex, query: str, ranked: list[str], window: int = 10
 def test_a_code_gives_way_to_a_header_the_query_says_all_of(climbs: LexicalIndex, query: str, ranked: list[str],
                                                              expected: list[str]) -> None:
     assert _header(climbs, query, ranked) == expected
+
+
+def test_a_query_naming_two_children_is_answered_by_their_header(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"migraine with or without aura" names G43.0 "Migraine without aura" and G43.1 "Migraine with aura":
+    their header G43 answers it among all codes, wherever it ranks, and prefer_specific leaves it there. A
+    query naming one of them, or no alternatives, keeps its code."""
+    index = real_index(tmp_path_factory, "alternatives", ("G43", "Q70"))
+
+    def answer(query: str, ranked: list[str]) -> str:
+        at = [index.position[c] for c in ranked]
+        words, alternatives = frozenset(index.tokens(fold(query))), says_alternatives(query)
+        out = prefer_header(at, words, index.title_words, index.parent, lambda i: False, lambda i: False,
+                            parse_intent(query), index.variants, alternatives=alternatives)
+        out = prefer_specific(out, words, index.title_words, index.qualifiers, lambda i: bool(index.billable[i]),
+                              lambda i: int(index.variants.end[i]), parent=index.parent, alternatives=alternatives)
+        return index.codes[out[0]]
+
+    assert answer("migraine with or without aura", ["G43.0", "G43.1", "G43.009"]) == "G43"  # G43 not ranked
+    assert answer("webbed fingers or toes", ["Q70.3", "Q70.1"]) == "Q70"
+    assert answer("migraine without aura", ["G43.0", "G43.1"]) == "G43.0"
+    assert answer("webbed toes", ["Q70.3", "Q70.1"]) == "Q70.3"
+    assert says_alternatives("psoriasis vulgaris and other psoriasis") and not says_alternatives("ortho visit")
 
 
 def test_prefer_header_takes_only_headers_within_its_window(climbs: LexicalIndex) -> None:

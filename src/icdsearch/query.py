@@ -441,6 +441,7 @@ class Retriever:
             prefer_specific,
             prefer_traumatic_fracture,
             prefer_unrestricted,
+            says_alternatives,
             says_exactly,
             says_exactly_any,
             steer,
@@ -526,11 +527,12 @@ class Retriever:
                     indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly_any(words, lambda i: self.lexical.title_qualifiers(i, named)),
-                                            intent, self.lexical.variants)
+                                            intent, self.lexical.variants, alternatives=says_alternatives(text))
                     indices = prefer_specific(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                               lambda i: self.lexical.qualifiers(i, named),
                                               lambda i: bool(self.lexical.billable[i]),
-                                              lambda i: int(self.lexical.variants.end[i]))
+                                              lambda i: int(self.lexical.variants.end[i]),
+                                              parent=self.lexical.parent, alternatives=says_alternatives(text))
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)

@@ -389,7 +389,7 @@ def _lead(ranked: Sequence[int], window: int, pick: Callable[[int, set[int]], in
 def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
                   parent: Callable[[int], int | None], exact: Callable[[int], bool],
                   exact_title: Callable[[int], bool], intent: Intent, table: VariantTable,
-                  window: int = GENERAL_WINDOW) -> list[int]:
+                  window: int = GENERAL_WINDOW, alternatives: bool = False) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a code is preceded by its header (also
     among them) when the query says none of the words the code adds to it: "family history of cancer" is
     Z80 "Family history of primary malignant neoplasm", not Z80.9 "..., unspecified"; "dislocated T8-T9
@@ -407,7 +407,10 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     dislocation of T8/T9-T9/T10 thoracic vertebra"); and at a code whose side or encounter fits the query's
     better than the header's none ("..., right ankle, first visit"). A code that only adds an encounter the
     query does not name climbs to its header even past the window: "poisoned by another person with
-    diuretics" is T50.2X3 "..., assault" wherever it ranks, not T50.2X3A "..., assault, initial encounter"."""
+    diuretics" is T50.2X3 "..., assault" wherever it ranks, not T50.2X3A "..., assault, initial encounter".
+    With ``alternatives`` (the query says "or" / "and other": :func:`says_alternatives`), a code climbs to a
+    header two of whose children the query names, wherever it ranks: "migraine with or without aura" is G43,
+    "webbed fingers or toes" Q70 "Syndactyly"."""
     shown = set(ranked[:window])
 
     def encounter_only(code: int, up: int) -> bool:
@@ -415,10 +418,17 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
         return (not intent.encounter and table.group[code] >= 0 and table.group[code] == table.group[up]
                 and bool(table.suffixes[table.suffix[code]]) and not table.suffixes[table.suffix[up]])
 
+    def names_alternatives(up: int) -> bool:
+        return _names_alternatives(up, query, words, parent, lambda i: int(table.end[i]))
+
     def pick(index: int, placed: set[int]) -> int:
         chosen = index
-        while ((up := parent(chosen)) is not None and up not in placed
-               and (up in shown or encounter_only(chosen, up))):
+        while (up := parent(chosen)) is not None and up not in placed:
+            if alternatives and names_alternatives(up):
+                chosen = up  # the header of the alternatives the query names, wherever it ranks
+                continue
+            if not (up in shown or encounter_only(chosen, up)):
+                break
             added, more = words(chosen) - words(up), words(up) - words(chosen)
             if (any(_same_word(q, w) for q in query for w in added)
                     or ("other" in more and "other" not in query)
@@ -433,9 +443,33 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     return _lead(ranked, window, pick)
 
 
+def _names_alternatives(up: int, query: frozenset[str], words: Callable[[int], frozenset[str]],
+                        parent: Callable[[int], int | None], end: Callable[[int], int]) -> bool:
+    """Whether the query says all that each of two children of ``up`` adds to it, differently: "migraine
+    with or without aura" names G43.0 "Migraine without aura" and G43.1 "Migraine with aura"."""
+    said = set()
+    for child in range(up + 1, end(up)):
+        if parent(child) == up:
+            added = words(child) - words(up)
+            if added and all(any(_same_word(q, w) for q in query) for w in added):
+                said.add(added)
+    return len(said) >= 2
+
+
+#: A query that names alternatives: "lymphoblastic or lymphocytic", "with or without aura", "psoriasis
+#: vulgaris and other psoriasis", "and/or".
+_ALTERNATIVES = re.compile(r"\b(?:or|and other|and/or)\b", re.IGNORECASE)
+
+
+def says_alternatives(text: str) -> bool:
+    """Whether a query names alternatives (:data:`_ALTERNATIVES`)."""
+    return bool(_ALTERNATIVES.search(text))
+
+
 def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
                     qualifiers: Callable[[int], frozenset[str]], billable: Callable[[int], bool],
-                    end: Callable[[int], int], window: int = GENERAL_WINDOW) -> list[int]:
+                    end: Callable[[int], int], window: int = GENERAL_WINDOW,
+                    parent: Callable[[int], int | None] | None = None, alternatives: bool = False) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a non-billable header is preceded by one of
     its descendants (also among them) that says a query word the header does not say, leaves out none that
     it says and asks no qualifier the query leaves out, or by a billable descendant with the header's very
@@ -454,8 +488,9 @@ def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callabl
         return frozenset(q for q in query if any(_same_word(q, w) for w in words(i)))
 
     def pick(index: int, placed: set[int]) -> int:
-        if billable(index):
-            return index
+        if billable(index) or (alternatives and parent is not None
+                               and _names_alternatives(index, query, words, parent, end)):
+            return index  # a header of alternatives the query names stays (prefer_header's climb)
         own = said(index)
         fits = []
         for j in top:
