@@ -267,7 +267,8 @@ def qualifier_text(description: str, named: frozenset[str] = frozenset(), modifi
     "without ..." clause, "unspecified site" and the like ("Gastritis, unspecified, without bleeding" ->
     "Gastritis, unspecified, "), ICD-10-CM's nonessential modifiers, which may be present or absent
     without changing the code ("Bathroom of unspecified non-institutional (private) residence" asks no
-    "private"; kept with ``modifiers``, for the wording that says them), and ICD-10-CM's defaults that the query does not override
+    "private"; kept with ``modifiers``, for the wording that says them), "specified" after "other", and
+    ICD-10-CM's defaults that the query does not override
     (:func:`named_defaults`): "accidental (unintentional)", the "type 2" of a diabetes, the "displaced" of a
     fracture, the "primary" of a malignant neoplasm. :data:`DEFAULT_WORDS`
     go when tokens are compared."""
