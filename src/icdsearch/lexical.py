@@ -172,6 +172,8 @@ class LexicalIndex:
     _title_words: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
     _wording_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
                                                                                               repr=False)
+    _title_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
+                                                                                            repr=False)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
@@ -271,10 +273,14 @@ class LexicalIndex:
     def title_qualifiers(self, index: int, named: frozenset[str] = frozenset()) -> tuple[frozenset[str], ...]:
         """:meth:`qualifiers` of code ``index``'s title and of its readings by its bracketed synonyms
         (steering.synonym_wordings): what the title itself says, inclusion terms left out."""
-        from .steering import qualifier_text, synonym_wordings
+        found = self._title_qualifiers.get((index, named))
+        if found is None:
+            from .steering import qualifier_text, synonym_wordings
 
-        return (self.qualifiers(index, named),
+            found = self._title_qualifiers[(index, named)] = (
+                self.qualifiers(index, named),
                 *(self.query_words(qualifier_text(t, named)) for t in synonym_wordings(self.descriptions[index])))
+        return found
 
     def parent(self, index: int) -> int | None:
         """The index of the code's nearest ancestor in the index (C85.90 -> C85.9), or None for a category."""
