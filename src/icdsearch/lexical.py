@@ -345,15 +345,23 @@ class LexicalIndex:
 
     @functools.cached_property
     def _forms(self) -> dict[str, tuple[str, ...]]:
-        """Stem -> the stems of its other word forms: venous: vein, from :data:`WORD_FORMS_PATH`; and a noun
+        """Stem -> the stems of its other word forms: venous: vein, from :data:`WORD_FORMS_PATH`; a noun
         in "-osis" / "-asis" and its adjective in "-otic" / "-atic" where the index has both (psychosis:
-        psychotic, psoriasis: psoriatic, metastasis: metastatic; steering reads them as one word too)."""
+        psychotic, psoriasis: psoriatic, metastasis: metastatic); and a noun in "-ia" and its adjective in
+        "-ic" where the indexed text uses both (eosinophilia: eosinophilic, ischemia: ischemic). Steering reads
+        each pair as one word too (steering._same_word)."""
         from .steering import _osis_otic
 
         found: dict[str, set[str]] = {}
         pairs = [(self._stem(adjective), self._stem(noun)) for adjective, noun in load_word_forms()]
         # and a noun in "-osis" / "-asis" with its adjective in "-otic" / "-atic", both in the index
         pairs += [(t[:-2] + "t", t) for t in self._vocab if _osis_otic(t, t[:-2] + "t") and t[:-2] + "t" in self._vocab]
+        # and a noun in "-ia" with its adjective in "-ic": the stemmer keeps "eosinophilia" whole and makes
+        # "eosinophil" of "eosinophilic". The text must use the "-ic" word itself, else the shorter stem is
+        # another word's ("malaria": "malar", of the cheek; "vaccinia": "vaccine").
+        words = self.word_counts
+        pairs += [(t[:-2], t) for t in self._vocab
+                  if len(t) >= 6 and t.endswith("ia") and t[:-2] in self._vocab and t[:-2] + "ic" in words]
         for a, b in pairs:
             found.setdefault(a, set()).add(b)
             found.setdefault(b, set()).add(a)
