@@ -31,7 +31,7 @@ from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, colli
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
                                 prefer_specific, prefer_consistent, contradicts, plain_words, qualifier_text, says_exactly,
-                                says_alternatives, says_exactly_any, steer,
+                                says_alternatives, says_exactly_any, says_plural, plurals, steer,
                                 variant_key, wordings)
 
 from .conftest import HASH
@@ -1673,6 +1673,34 @@ def test_a_query_naming_two_children_is_answered_by_their_header(tmp_path_factor
     assert answer("migraine without aura", ["G43.0", "G43.1"]) == "G43.0"
     assert answer("webbed toes", ["Q70.3", "Q70.1"]) == "Q70.3"
     assert says_alternatives("psoriasis vulgaris and other psoriasis") and not says_alternatives("ortho visit")
+
+
+def test_a_plural_the_header_says_and_its_child_does_not_is_answered_by_the_header(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"genital herpes infections" (as the abbreviation list writes it) is A60 "Anogenital herpesviral
+    [herpes simplex] infections", not A60.9 "Anogenital herpesviral infection, unspecified": the query's
+    plural, said by the header and not by its child, names the category. The singular keeps the child;
+    so does a header that says "other" the query does not (F41 "Other anxiety disorders"), and a child
+    whose side fits the query's ("herpes" is no plural: no "herpe" in the text)."""
+    index = real_index(tmp_path_factory, "plurals", ("A60", "F41", "H21.56"))
+
+    def answer(query: str, ranked: list[str]) -> str:
+        at = [index.position[c] for c in ranked]
+        words = frozenset(index.tokens(fold(query)))
+        plural = says_plural(plurals(query, index.word_counts),
+                             lambda i: plurals(index.descriptions[i], index.word_counts))
+        out = prefer_header(at, words, index.title_words, index.parent, lambda i: True, lambda i: False,
+                            parse_intent(query), index.variants, plural=plural)
+        out = prefer_specific(out, words, index.title_words, index.qualifiers, lambda i: bool(index.billable[i]),
+                              lambda i: int(index.variants.end[i]), parent=index.parent)
+        return index.codes[out[0]]
+
+    assert plurals("anogenital herpes infections", index.word_counts) == {"infections"}
+    assert answer("anogenital herpesviral infections", ["A60.9", "A60"]) == "A60"
+    assert answer("anogenital herpesviral infection", ["A60.9", "A60"]) == "A60.9"
+    assert answer("anxiety disorders", ["F41.9", "F41"]) == "F41.9"
+    assert answer("pupillary abnormalities", ["H21.561", "H21.56"]) == "H21.56"
+    assert answer("pupillary abnormalities, right eye", ["H21.561", "H21.56"]) == "H21.561"
 
 
 def test_prefer_header_takes_only_headers_within_its_window(climbs: LexicalIndex) -> None:

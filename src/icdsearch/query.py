@@ -441,8 +441,10 @@ class Retriever:
             prefer_specific,
             prefer_traumatic_fracture,
             prefer_unrestricted,
+            plurals,
             says_alternatives,
             says_exactly,
+            says_plural,
             says_exactly_any,
             steer,
         )
@@ -527,7 +529,10 @@ class Retriever:
                     indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly_any(words, lambda i: self.lexical.title_qualifiers(i, named)),
-                                            intent, self.lexical.variants, alternatives=says_alternatives(text))
+                                            intent, self.lexical.variants, alternatives=says_alternatives(text),
+                                            plural=says_plural(plurals(text, self.lexical.word_counts),
+                                                               lambda i: plurals(self.lexical.descriptions[i],
+                                                                                 self.lexical.word_counts)))
                     indices = prefer_specific(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                               lambda i: self.lexical.qualifiers(i, named),
                                               lambda i: bool(self.lexical.billable[i]),

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -390,7 +390,8 @@ def _lead(ranked: Sequence[int], window: int, pick: Callable[[int, set[int]], in
 def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
                   parent: Callable[[int], int | None], exact: Callable[[int], bool],
                   exact_title: Callable[[int], bool], intent: Intent, table: VariantTable,
-                  window: int = GENERAL_WINDOW, alternatives: bool = False) -> list[int]:
+                  window: int = GENERAL_WINDOW, alternatives: bool = False,
+                  plural: Callable[[int, int], bool] | None = None) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a code is preceded by its header (also
     among them) when the query says none of the words the code adds to it: "family history of cancer" is
     Z80 "Family history of primary malignant neoplasm", not Z80.9 "..., unspecified"; "dislocated T8-T9
@@ -411,7 +412,11 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     diuretics" is T50.2X3 "..., assault" wherever it ranks, not T50.2X3A "..., assault, initial encounter".
     With ``alternatives`` (the query says "or" / "and other": :func:`says_alternatives`), a code climbs to a
     header two of whose children the query names, wherever it ranks: "migraine with or without aura" is G43,
-    "webbed fingers or toes" Q70 "Syndactyly"."""
+    "webbed fingers or toes" Q70 "Syndactyly". With ``plural`` (:func:`says_plural`), a code climbs to a
+    header among the first ``window`` that says a word the query says in the plural, where the code says
+    it in the singular or not at all, unless the header says "other" the query does not or the code's side
+    or encounter fits better: "genital herpes infections" is A60 "Anogenital herpesviral [herpes simplex]
+    infections", not A60.9 "Anogenital herpesviral infection, unspecified"."""
     shown = set(ranked[:window])
 
     def encounter_only(code: int, up: int) -> bool:
@@ -431,12 +436,16 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
             if not (up in shown or encounter_only(chosen, up)):
                 break
             added, more = words(chosen) - words(up), words(up) - words(chosen)
-            if (any(_same_word(q, w) for q in query for w in added)
-                    or ("other" in more and "other" not in query)
-                    or (exact(chosen) and not exact_title(up))
-                    or (not added and not any(_same_word(q, w) for q in query for w in more))
+            if (("other" in more and "other" not in query)
                     or ((intent.side or intent.encounter)
                         and table.fit(intent, np.array([chosen]))[0] > table.fit(intent, np.array([up]))[0])):
+                break
+            if plural is not None and plural(chosen, up):
+                chosen = up  # the header says the query's plural ("infections"), its child does not
+                continue
+            if (any(_same_word(q, w) for q in query for w in added)
+                    or (exact(chosen) and not exact_title(up))
+                    or (not added and not any(_same_word(q, w) for q in query for w in more))):
                 break
             chosen = up
         return chosen
@@ -460,6 +469,22 @@ def _names_alternatives(up: int, query: frozenset[str], words: Callable[[int], f
 #: A query that names alternatives: "lymphoblastic or lymphocytic", "with or without aura", "psoriasis
 #: vulgaris and other psoriasis", "and/or".
 _ALTERNATIVES = re.compile(r"\b(?:or|and other|and/or)\b", re.IGNORECASE)
+
+
+_PLURAL = re.compile(r"\b[a-z]{4,}s\b")
+
+
+def plurals(text: str, words: Container[str]) -> frozenset[str]:
+    """The plural words of a text, those whose singular is in ``words``: "genital herpes infections" ->
+    {"infections"} ("herpes" is no plural)."""
+    return frozenset(w for w in _PLURAL.findall(text.lower()) if _singular(w) != w and _singular(w) in words)
+
+
+def says_plural(query: frozenset[str], titles: Callable[[int], frozenset[str]]) -> Callable[[int, int], bool]:
+    """Whether a header says in the plural a word the query says in the plural, and its child does not."""
+    def plural(child: int, up: int) -> bool:
+        return bool(query & titles(up) - titles(child))
+    return plural
 
 
 def says_alternatives(text: str) -> bool:
