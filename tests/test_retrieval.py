@@ -25,7 +25,7 @@ from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_r
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, fall_reading,
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
-                                 trimester_reading)
+                                 trimester_reading, home_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1277,6 +1277,23 @@ def test_a_fall_is_read_as_icd_titles_it(text: str, read: str) -> None:
 ])
 def test_a_pregnancys_weeks_name_its_trimester(text: str, read: str) -> None:
     assert trimester_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("bathroom at home", "bathroom at residence"),  # Y92.002, not Y92.121 "Bathroom in nursing home"
+    ("garden of private home", "garden of private residence"),
+    ("home bathroom", "residence bathroom"),
+    ("private home as the place of occurrence", "private residence as the place of occurrence"),
+    # another kind of home, a home that is not the place, or no place named: left alone
+    ("bathroom in nursing home", "bathroom in nursing home"),
+    ("kitchen of mobile home", "kitchen of mobile home"),
+    ("bathroom of children's home", "bathroom of children's home"),
+    ("at-home childcare provider in the kitchen", "at-home childcare provider in the kitchen"),
+    ("needs assistance at home", "needs assistance at home"),
+    ("homeless, sleeping in a garage", "homeless, sleeping in a garage"),
+])
+def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -> None:
+    assert home_reading(text) == read
 
 
 @pytest.mark.parametrize("text, category", [

@@ -7,7 +7,8 @@ in any letter case unless its row says ``CASE`` (then "PE" expands but "pe" does
 ICD-10-CM itself spells out ("Intrauterine growth restriction (IUGR)"), mined by :func:`mine_acronyms`
 (``scripts/mine_acronyms.py`` writes the file); a curated row wins over a mined one. :func:`read_as_icd`
 then writes a few phrasings as ICD-10-CM titles them ("hit by car": "pedestrian injured in collision with
-car"; "tripped and fell"; "32 weeks pregnant": its trimester), and data/common_words.txt lists the English
+car"; "tripped and fell"; "32 weeks pregnant": its trimester; "bathroom at home": a residence's), and
+data/common_words.txt lists the English
 words the spelling step leaves alone (:func:`never_corrected`).
 """
 
@@ -185,11 +186,33 @@ def hip_fracture_reading(text: str) -> str:
     return _HIP_FRACTURE.sub(lambda m: f"fracture of neck of {m.group('a') or m.group('b') or ''}femur", text)
 
 
+#: A home as a place: not a nursing, mobile, children's or group home, an "at-home" carer, a "home for the
+#: sick", home care or a home loan.
+_HOME = re.compile(r"(?<!-)\b(?<!nursing )(?<!mobile )(?<!children's )(?<!childrens )(?<!group )(?<!foster )"
+                   r"(?<!retirement )(?<!care )(?<!boarding )(?<!funeral )home\b(?!-| for\b| care\b| health\b| loan\b)",
+                   re.IGNORECASE)
+#: Where a home is the place of an injury: a part of it that Y92.0- names, a private home, or the phrase itself.
+_PLACE = re.compile(r"\b(?:kitchen|dining room|bathroom|bedroom|garden|yard|backyard|driveway|garage|swimming pool|"
+                    r"private home|place (?:of occurrence|where))\b", re.IGNORECASE)
+
+
+def home_reading(text: str) -> str:
+    """A home as ICD-10-CM names the place of an injury: Y92.009's inclusion term is "Home as the place of
+    occurrence of the external cause", its title "Unspecified place in unspecified non-institutional (private)
+    residence", and Y92.00- titles every part of a home of no named kind by "residence". "bathroom at home"
+    -> "bathroom at residence" (Y92.002), not Y92.121 "Bathroom in nursing home"; "garden of private home" is
+    Y92.007, not Y92.017 "... in single-family (private) house". Only where the text names the place (a room,
+    yard or driveway, a private home, "place of occurrence"): "needs assistance at home" keeps its words
+    (Z74.2 "Need for assistance at home ...")."""
+    return _HOME.sub("residence", text) if _PLACE.search(text) else text
+
+
 def read_as_icd(text: str) -> str:
     """``text`` with each phrasing that ICD-10-CM titles otherwise written its way: a collision
     (:func:`collision_reading`), a fractured hip (:func:`hip_fracture_reading`), a fall
-    (:func:`fall_reading`) and a pregnancy's weeks (:func:`trimester_reading`)."""
-    for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading):
+    (:func:`fall_reading`), a pregnancy's weeks (:func:`trimester_reading`) and a home as the place of an
+    injury (:func:`home_reading`)."""
+    for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading):
         text = reading(text)
     return text
 
