@@ -8,8 +8,7 @@ ICD-10-CM itself spells out ("Intrauterine growth restriction (IUGR)"), mined by
 (``scripts/mine_acronyms.py`` writes the file); a curated row wins over a mined one. :func:`read_as_icd`
 then writes a few phrasings as ICD-10-CM titles them ("hit by car": "pedestrian injured in collision with
 car"; "tripped and fell"; "32 weeks pregnant": its trimester; "bathroom at home": a residence's), and
-data/common_words.txt lists the English
-words the spelling step leaves alone (:func:`never_corrected`).
+data/common_words.txt lists the English words the spelling step leaves alone (:func:`never_corrected`).
 """
 
 from __future__ import annotations
