@@ -89,6 +89,12 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("bus passenger hurt in collision with bicycle", "bus passenger hurt in collision with pedal cycle"),
     ("electric bicycle rider hit by SUV", "electric (assisted) bicycle rider hit by sport utility vehicle"),
     ("moped crash", "motorcycle crash"),
+    # ICD-10-CM's undetermined intent is one phrase: its "intentional" is not intentional self-harm
+    ("poisoning, undetermined whether accidental or intentional",
+     "poisoning, undetermined whether accidental or intentional"),
+    ("complications of weight loss surgery", "complications of bariatric surgery"),
+    ("atrophy of right ovary and oviduct", "atrophy of right ovary and fallopian tube"),
+    ("hydrosalpinx", "hydrosalpinx"),  # "salpinx" is a whole word only
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
@@ -1690,6 +1696,7 @@ def test_a_query_naming_two_children_is_answered_by_their_header(tmp_path_factor
     assert answer("migraine without aura", ["G43.0", "G43.1"]) == "G43.0"
     assert answer("webbed toes", ["Q70.3", "Q70.1"]) == "Q70.3"
     assert says_alternatives("psoriasis vulgaris and other psoriasis") and not says_alternatives("ortho visit")
+    assert not says_alternatives("toxic effect of hydrogen sulfide, undetermined whether accidental or intentional")
 
 
 def test_a_plural_the_header_says_and_its_child_does_not_is_answered_by_the_header(

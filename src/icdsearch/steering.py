@@ -467,8 +467,9 @@ def _names_alternatives(up: int, query: frozenset[str], words: Callable[[int], f
 
 
 #: A query that names alternatives: "lymphoblastic or lymphocytic", "with or without aura", "psoriasis
-#: vulgaris and other psoriasis", "and/or".
-_ALTERNATIVES = re.compile(r"\b(?:or|and other|and/or)\b", re.IGNORECASE)
+#: vulgaris and other psoriasis", "and/or"; not ICD-10-CM's "undetermined whether accidental or intentional",
+#: which is one intent.
+_ALTERNATIVES = re.compile(r"\b(?:(?<!accidental )or(?! intentional)|and other|and/or)\b", re.IGNORECASE)
 
 
 _PLURAL = re.compile(r"\b[a-z]{4,}s\b")
