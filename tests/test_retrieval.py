@@ -96,6 +96,7 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("atrophy of right ovary and oviduct", "atrophy of right ovary and fallopian tube"),
     ("hydrosalpinx", "hydrosalpinx"),  # "salpinx" is a whole word only
     ("nonorganic insomnia", "not due to a substance or known physiological condition insomnia"),  # F51.0
+    ("fungal skin infection", "superficial mycosis"),  # B36.9, not L08.9 "Local infection of the skin ..."
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
