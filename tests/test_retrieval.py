@@ -25,7 +25,7 @@ from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_r
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, fall_reading,
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
-                                 trimester_reading, home_reading)
+                                 substance_use_reading, trimester_reading, home_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1302,6 +1302,34 @@ def test_a_pregnancys_weeks_name_its_trimester(text: str, read: str) -> None:
 ])
 def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -> None:
     assert home_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("heroin dependence", "opioid dependence"),  # F11.2-, not T40.1- "Poisoning by heroin"
+    ("methamphetamine abuse", "other stimulant abuse"),  # F15.1-
+    ("crystal meth use disorder, severe", "other stimulant use disorder, severe"),
+    ("benzodiazepines dependence", "sedative, hypnotic or anxiolytic dependence"),  # F13.2-
+    ("crack cocaine withdrawal", "cocaine withdrawal"),
+    ("weed dependence", "cannabis dependence"),
+    # no use disorder said: the substance stays, for the Table of Drugs
+    ("heroin overdose", "heroin overdose"),
+    ("poisoning by methamphetamine, accidental", "poisoning by methamphetamine, accidental"),
+    ("pot belly", "pot belly"),
+])
+def test_a_substance_in_a_use_disorder_is_its_icd_class(text: str, read: str) -> None:
+    assert substance_use_reading(text) == read
+
+
+def test_a_use_disorder_answers_the_class_of_its_drug(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Through the whole query reading: "addiction" is "dependence" (data/abbreviations.csv), the drug its
+    class, and BM25 then ranks F11.2- "Opioid dependence" first, not T40.1- "Poisoning by heroin"."""
+    from icdsearch.query import read_query
+
+    index = real_index(tmp_path_factory, "substances", ("F11.2", "T40.1"))
+    read = read_query("heroin addiction", index, Pipeline())
+    assert read == "opioid dependence"
+    assert index.codes[index.top_codes(read, 1)[0][0]].startswith("F11.2")
+    assert index.codes[index.top_codes(read_query("heroin overdose", index, Pipeline()), 1)[0][0]].startswith("T40.1")
 
 
 @pytest.mark.parametrize("text, category", [

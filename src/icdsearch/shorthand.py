@@ -7,7 +7,7 @@ in any letter case unless its row says ``CASE`` (then "PE" expands but "pe" does
 ICD-10-CM itself spells out ("Intrauterine growth restriction (IUGR)"), mined by :func:`mine_acronyms`
 (``scripts/mine_acronyms.py`` writes the file); a curated row wins over a mined one. :func:`read_as_icd`
 then writes a few phrasings as ICD-10-CM titles them ("hit by car": "pedestrian injured in collision with
-car"; "tripped and fell"; "32 weeks pregnant": its trimester; "bathroom at home": a residence's), and
+car"; "tripped and fell"; "32 weeks pregnant": its trimester; "bathroom at home": a residence's; "heroin addiction": opioid dependence), and
 data/common_words.txt lists the English words the spelling step leaves alone (:func:`never_corrected`).
 """
 
@@ -185,6 +185,37 @@ def hip_fracture_reading(text: str) -> str:
     return _HIP_FRACTURE.sub(lambda m: f"fracture of neck of {m.group('a') or m.group('b') or ''}femur", text)
 
 
+#: Substances by the class ICD-10-CM's chapter 5 codes their use in (F11-F16, F18): "heroin dependence" is
+#: F11.2- "Opioid dependence", where the Table of Drugs' T40.1- "Poisoning by heroin" says the query's word.
+_USE_CLASS = (
+    ("opioid", r"heroin|fentanyl|morphine|methadone|codeine|hydrocodone|oxycodone|opium|opiates?|(?:other )?opioids|"
+               r"painkillers?|pain pills?"),
+    ("other stimulant", r"(?:crystal )?meth(?:amphetamines?)?|amphetamines?|speed"),
+    ("cocaine", r"crack(?: cocaine)?"),
+    ("cannabis", r"marijuana|marihuana|weed|pot|thc|hashish"),
+    ("sedative, hypnotic or anxiolytic", r"benzodiazepines?|benzos?|barbiturates?|sedatives?|sleeping pills?|"
+                                         r"tranquilli?zers?"),
+    ("hallucinogen", r"lsd|psilocybin|magic mushrooms|shrooms|pcp|phencyclidine"),
+    ("inhalant", r"glue|solvents?|inhalants?|huffing"),
+)
+#: A use disorder said (after data/abbreviations.csv wrote "addiction" as "dependence").
+_USE_DISORDER = re.compile(r"\b(?:dependen|abuse|misuse|use disorder|withdrawal|addict|habit|craving|intoxicat)",
+                           re.IGNORECASE)
+_USE_SUBSTANCE = [(cls, re.compile(rf"\b(?:{words})\b", re.IGNORECASE)) for cls, words in _USE_CLASS]
+
+
+def substance_use_reading(text: str) -> str:
+    """A substance named in a use disorder ("dependence", "abuse", "use disorder", "withdrawal", ...) by its
+    ICD-10-CM class: "heroin dependence" -> "opioid dependence" (F11.2-), "methamphetamine abuse" -> "other
+    stimulant abuse" (F15.1-), "benzodiazepines dependence" -> "sedative, hypnotic or anxiolytic dependence"
+    (F13.2-). A text with no use disorder keeps the substance: "heroin overdose" is T40.1-."""
+    if not _USE_DISORDER.search(text):
+        return text
+    for cls, pattern in _USE_SUBSTANCE:
+        text = pattern.sub(cls, text)
+    return text
+
+
 #: A home as a place: not a nursing, mobile, children's or group home, an "at-home" carer, a "home for the
 #: sick", home care or a home loan.
 _HOME = re.compile(r"(?<!-)\b(?<!nursing )(?<!mobile )(?<!children's )(?<!childrens )(?<!group )(?<!foster )"
@@ -209,9 +240,10 @@ def home_reading(text: str) -> str:
 def read_as_icd(text: str) -> str:
     """``text`` with each phrasing that ICD-10-CM titles otherwise written its way: a collision
     (:func:`collision_reading`), a fractured hip (:func:`hip_fracture_reading`), a fall
-    (:func:`fall_reading`), a pregnancy's weeks (:func:`trimester_reading`) and a home as the place of an
-    injury (:func:`home_reading`)."""
-    for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading):
+    (:func:`fall_reading`), a pregnancy's weeks (:func:`trimester_reading`), a home as the place of an
+    injury (:func:`home_reading`) and a substance in a use disorder (:func:`substance_use_reading`)."""
+    for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading,
+                    substance_use_reading):
         text = reading(text)
     return text
 
