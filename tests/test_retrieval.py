@@ -817,9 +817,29 @@ def test_accidental_is_the_default_intent(poisoning: LexicalIndex, query: str, r
     ("aspirin overdose, suicide attempt", {"intent"}),
     ("metastatic malignant neoplasm of liver", {"neoplasm origin"}),
     ("family history of malignant neoplasm", frozenset()),
+    ("chronic DVT", {"chronicity"}),
+    ("blood clot in leg", frozenset()),
 ])
 def test_named_defaults(query: str, named: set[str]) -> None:
     assert named_defaults(query) == named
+
+
+def test_a_venous_thrombosis_is_acute_unless_the_query_says(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ICD-10-CM's index codes a deep vein thrombosis of no named chronicity as acute (I82.40-): "deep vein
+    thrombosis of lower extremity" says all that I82.4 "Acute embolism and thrombosis of deep veins of lower
+    extremity" asks but "embolism", and its "chronic" sibling asks more; "chronic ..." keeps I82.5."""
+    index = real_index(tmp_path_factory, "thromboses", ("I82.4", "I82.5"))
+    at = [index.position[c] for c in ("I82.5", "I82.4")]
+
+    def first(query: str) -> str:
+        named = named_defaults(query)
+        out = prefer_general(at, index.query_words(query), lambda i: index.qualifiers(i, named),
+                             lambda i: index.codes[i][:3], index.variants)
+        return index.codes[out[0]]
+
+    assert "acute" not in qualifier_text("Acute embolism and thrombosis of deep veins of lower extremity")
+    assert first("deep vein thrombosis of lower extremity") == "I82.4"
+    assert first("chronic deep vein thrombosis of lower extremity") == "I82.5"
 
 
 @pytest.fixture(scope="module")
@@ -1923,6 +1943,12 @@ def test_contradicts_weighs_whole_words() -> None:
     assert clash("migraine with aura", "Migraine without aura, not intractable") is True
     assert clash("migraine with aura", "Migraine with aura, not intractable") is False
     assert clash("concussion with no loss of consciousness", "Concussion with loss of consciousness") is True
+    # a leg is a lower extremity, an arm an upper one
+    dvt = "chronic deep vein thrombosis right leg"
+    assert clash(dvt, "Chronic embolism and thrombosis of deep veins of right upper extremity") is True
+    assert clash(dvt, "Chronic embolism and thrombosis of unspecified deep veins of right lower extremity") is False
+    assert clash("cellulitis of left arm", "Cellulitis of left lower limb") is True
+    assert clash("multiple injuries of legs", "Multiple injuries of upper and lower limbs") is False
     assert clash("concussion without loss of consciousness", "Concussion without loss of consciousness") is False
     # the clause ends at a comma or the next clause: "with obstruction" is not negated
     assert clash("gallstone without cholecystitis, with obstruction",

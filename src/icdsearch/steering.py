@@ -238,6 +238,11 @@ _DISPLACEMENT_QUERY = re.compile(r"\b(?:non-?|un)?displace", re.IGNORECASE)
 #: cancer", once expanded, says all of Z80 "Family history of primary malignant neoplasm").
 _PRIMARY = re.compile(r"\bprimary (?=malignant neoplasm\b)", re.IGNORECASE)
 _ORIGIN_QUERY = re.compile(r"\b(?:primary|secondary|metasta|spread)", re.IGNORECASE)
+#: "Acute" before "embolism and thrombosis": a venous thrombosis not said to be chronic is acute (ICD-10-CM's
+#: index: "Embolism, vein, lower extremity, deep (acute) I82.40-", "chronic I82.5-"), so it asks nothing of
+#: a query that does not say ("blood clot in leg", once expanded, is I82.4-, not I82.5- "Chronic ...").
+_ACUTE = re.compile(r"\bacute (?=embolism and thrombosis\b)", re.IGNORECASE)
+_CHRONICITY_QUERY = re.compile(r"\b(?:acute|chronic|old|subacute|recurrent)", re.IGNORECASE)
 
 
 def names_intent(text: str) -> bool:
@@ -249,11 +254,13 @@ def named_defaults(text: str) -> frozenset[str]:
     """Which of ICD-10-CM's defaults for what a record leaves unsaid the query overrides: "intent" when it
     names an intent (else a poisoning is accidental), "diabetes type" when it names a type or kind of
     diabetes (else it is type 2), "displacement" when it says whether a fracture is displaced (else it is),
-    "neoplasm origin" when it says primary or secondary (else a malignant neoplasm is primary)."""
+    "neoplasm origin" when it says primary or secondary (else a malignant neoplasm is primary), "chronicity"
+    when it says acute, chronic or old (else a venous embolism and thrombosis is acute)."""
     return frozenset(name for name, named in (("intent", names_intent(text)),
                                               ("diabetes type", bool(_DIABETES_TYPE_QUERY.search(text))),
                                               ("displacement", bool(_DISPLACEMENT_QUERY.search(text))),
-                                              ("neoplasm origin", bool(_ORIGIN_QUERY.search(text)))) if named)
+                                              ("neoplasm origin", bool(_ORIGIN_QUERY.search(text))),
+                                              ("chronicity", bool(_CHRONICITY_QUERY.search(text)))) if named)
 #: prefer_general looks at this many of the best-ranked codes.
 GENERAL_WINDOW = 10
 
@@ -270,7 +277,8 @@ def qualifier_text(description: str, named: frozenset[str] = frozenset(), modifi
     "private"; kept with ``modifiers``, for the wording that says them), "specified" after "other", and
     ICD-10-CM's defaults that the query does not override
     (:func:`named_defaults`): "accidental (unintentional)", the "type 2" of a diabetes, the "displaced" of a
-    fracture, the "primary" of a malignant neoplasm. :data:`DEFAULT_WORDS`
+    fracture, the "primary" of a malignant neoplasm, the "acute" of a venous embolism and thrombosis.
+    :data:`DEFAULT_WORDS`
     go when tokens are compared."""
     text = _OTHER_SPECIFIED.sub("other", _ENCOUNTER.sub("", fold(description).strip()))
     text = _UNASKED.sub(" ", text if modifiers else _NONESSENTIAL.sub(" ", text))
@@ -282,6 +290,8 @@ def qualifier_text(description: str, named: frozenset[str] = frozenset(), modifi
         text = _DISPLACED.sub(" ", text)
     if "neoplasm origin" not in named:
         text = _PRIMARY.sub(" ", text)
+    if "chronicity" not in named:
+        text = _ACUTE.sub(" ", text)
     return text
 
 
@@ -541,7 +551,7 @@ OPPOSITES = (("male", "female"), ("acute", "chronic"), ("benign", "malignant"), 
              ("essential", "secondary"), ("upper", "lower"), ("anterior", "posterior"), ("superior", "inferior"),
              ("proximal", "distal"), ("internal", "external"), ("superficial", "deep"), ("partial", "complete"),
              ("incomplete", "complete"), ("complication", "status"), ("complications", "status"),
-             ("complication", "presence"), ("complications", "presence"))
+             ("complication", "presence"), ("complications", "presence"), ("limb:upper", "limb:lower"))
 _OPPOSITE_OF = {w: frozenset(b if w == a else a for a, b in OPPOSITES if w in (a, b))
                 for pair in OPPOSITES for w in pair}
 #: Whole words, a hyphenated one as one word: "non-malignant" does not say "malignant".
@@ -552,6 +562,10 @@ _PLAIN_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 #: radius" is a distal radius fracture, "upper end of humerus" the proximal humerus ("lower leg" and "upper
 #: arm" are not ends, so the whole phrase is read).
 _BONE_END = (("lower end", "distal"), ("upper end", "proximal"))
+#: Which limb a text names, in ICD-10-CM's words or a clinician's: a leg is a lower extremity, so that "chronic
+#: DVT right leg" is not I82.721 "... of deep veins of right upper extremity".
+_LIMB = ((re.compile(r"\b(?:upper (?:extremit|limb)|arms?\b|forearms?\b)"), "limb:upper"),
+         (re.compile(r"\b(?:lower (?:extremit|limb)|legs?\b|thighs?\b|calf\b|calves\b)"), "limb:lower"))
 
 
 #: A clause that says something is absent ("without foreign body", "w/o complications", "no loss of
@@ -616,7 +630,8 @@ def _clause_words(prefix: str, clause: str) -> list[str]:
 
 def plain_words(text: str) -> frozenset[str]:
     """The text's lower-case words, accents off, a hyphenated word whole (for :func:`prefer_consistent`);
-    "lower end" and "upper end" also say "distal" and "proximal" (:data:`_BONE_END`); and each word of a
+    "lower end" and "upper end" also say "distal" and "proximal" (:data:`_BONE_END`); an arm or a leg says
+    ``limb:upper`` or ``limb:lower`` (:data:`_LIMB`); and each word of a
     "with ..." clause also reads ``with:word``, of a "without ..." or "no ..." clause ``without:word``, so
     that "no foreign body" and "with foreign body" are opposites; a text that says an intent reads
     ``intent:<name>`` (:func:`intent_said`)."""
@@ -626,7 +641,8 @@ def plain_words(text: str) -> frozenset[str]:
     rest = _ABSENT.sub(" ", lowered)
     present = [w for m in _PRESENT.finditer(rest) for w in _clause_words(_WITH, m.group(1))]
     intent = intent_said(lowered)
-    return frozenset([*words, *(word for phrase, word in _BONE_END if phrase in lowered), *absent, *present,
+    return frozenset([*words, *(word for phrase, word in _BONE_END if phrase in lowered),
+                      *(word for pattern, word in _LIMB if pattern.search(lowered)), *absent, *present,
                       *([_INTENT + intent] if intent else [])])
 
 
