@@ -1745,6 +1745,19 @@ def test_a_query_naming_two_children_is_answered_by_their_header(tmp_path_factor
     assert answer("webbed fingers or toes", ["Q70.3", "Q70.1"]) == "Q70"
     assert answer("migraine without aura", ["G43.0", "G43.1"]) == "G43.0"
     assert answer("webbed toes", ["Q70.3", "Q70.1"]) == "Q70.3"
+    # a child named by its inclusion term: D51.0's "Pernicious anemia", beside D51.8 "Other vitamin B12 ..."
+    d51 = real_index(tmp_path_factory, "alternative-synonyms", ("D51",))
+    at = [d51.position[c] for c in ("D51.8", "D51.0")]
+    query = "pernicious anemia and other vitamin b12 deficiency anemias"
+    words = frozenset(d51.tokens(fold(query)))
+
+    def climbed(synonyms: bool) -> str:
+        out = prefer_header(at, words, d51.title_words, d51.parent, lambda i: False, lambda i: False,
+                            parse_intent(query), d51.variants, alternatives=True,
+                            synonyms=d51.wording_qualifiers if synonyms else None)
+        return d51.codes[out[0]]
+
+    assert climbed(synonyms=True) == "D51" and climbed(synonyms=False) == "D51.8"
     assert says_alternatives("psoriasis vulgaris and other psoriasis") and not says_alternatives("ortho visit")
     assert not says_alternatives("toxic effect of hydrogen sulfide, undetermined whether accidental or intentional")
 

@@ -532,12 +532,14 @@ class Retriever:
                                             intent, self.lexical.variants, alternatives=says_alternatives(text),
                                             plural=says_plural(plurals(text, self.lexical.word_counts),
                                                                lambda i: plurals(self.lexical.descriptions[i],
-                                                                                 self.lexical.word_counts)))
+                                                                                 self.lexical.word_counts)),
+                                            synonyms=self.lexical.wording_qualifiers)
                     indices = prefer_specific(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                               lambda i: self.lexical.qualifiers(i, named),
                                               lambda i: bool(self.lexical.billable[i]),
                                               lambda i: int(self.lexical.variants.end[i]),
-                                              parent=self.lexical.parent, alternatives=says_alternatives(text))
+                                              parent=self.lexical.parent, alternatives=says_alternatives(text),
+                                              synonyms=self.lexical.wording_qualifiers)
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)

@@ -401,7 +401,8 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
                   parent: Callable[[int], int | None], exact: Callable[[int], bool],
                   exact_title: Callable[[int], bool], intent: Intent, table: VariantTable,
                   window: int = GENERAL_WINDOW, alternatives: bool = False,
-                  plural: Callable[[int, int], bool] | None = None) -> list[int]:
+                  plural: Callable[[int, int], bool] | None = None,
+                  synonyms: Callable[[int], Sequence[frozenset[str]]] | None = None) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a code is preceded by its header (also
     among them) when the query says none of the words the code adds to it: "family history of cancer" is
     Z80 "Family history of primary malignant neoplasm", not Z80.9 "..., unspecified"; "dislocated T8-T9
@@ -435,7 +436,7 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
                 and bool(table.suffixes[table.suffix[code]]) and not table.suffixes[table.suffix[up]])
 
     def names_alternatives(up: int) -> bool:
-        return _names_alternatives(up, query, words, parent, lambda i: int(table.end[i]))
+        return _names_alternatives(up, query, words, parent, lambda i: int(table.end[i]), synonyms)
 
     def pick(index: int, placed: set[int]) -> int:
         chosen = index
@@ -464,15 +465,21 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
 
 
 def _names_alternatives(up: int, query: frozenset[str], words: Callable[[int], frozenset[str]],
-                        parent: Callable[[int], int | None], end: Callable[[int], int]) -> bool:
+                        parent: Callable[[int], int | None], end: Callable[[int], int],
+                        synonyms: Callable[[int], Sequence[frozenset[str]]] | None = None) -> bool:
     """Whether the query says all that each of two children of ``up`` adds to it, differently: "migraine
-    with or without aura" names G43.0 "Migraine without aura" and G43.1 "Migraine with aura"."""
+    with or without aura" names G43.0 "Migraine without aura" and G43.1 "Migraine with aura". With
+    ``synonyms(i)`` (the tokens of code i's other wordings), a child is named by any of its wordings too:
+    "pernicious anemia and other B12 deficiency anemias" names D51.0, whose inclusion term is "Pernicious
+    anemia", and D51.8 "Other vitamin B12 deficiency anemias"."""
     said = set()
     for child in range(up + 1, end(up)):
         if parent(child) == up:
-            added = words(child) - words(up)
-            if added and all(any(_same_word(q, w) for q in query) for w in added):
-                said.add(added)
+            for option in (words(child), *(synonyms(child) if synonyms else ())):
+                added = option - words(up)
+                if added and all(any(_same_word(q, w) for q in query) for w in added):
+                    said.add(child)
+                    break
     return len(said) >= 2
 
 
@@ -506,7 +513,8 @@ def says_alternatives(text: str) -> bool:
 def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
                     qualifiers: Callable[[int], frozenset[str]], billable: Callable[[int], bool],
                     end: Callable[[int], int], window: int = GENERAL_WINDOW,
-                    parent: Callable[[int], int | None] | None = None, alternatives: bool = False) -> list[int]:
+                    parent: Callable[[int], int | None] | None = None, alternatives: bool = False,
+                    synonyms: Callable[[int], Sequence[frozenset[str]]] | None = None) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a non-billable header is preceded by one of
     its descendants (also among them) that says a query word the header does not say, leaves out none that
     it says and asks no qualifier the query leaves out, or by a billable descendant with the header's very
@@ -526,7 +534,7 @@ def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callabl
 
     def pick(index: int, placed: set[int]) -> int:
         if billable(index) or (alternatives and parent is not None
-                               and _names_alternatives(index, query, words, parent, end)):
+                               and _names_alternatives(index, query, words, parent, end, synonyms)):
             return index  # a header of alternatives the query names stays (prefer_header's climb)
         own = said(index)
         fits = []
