@@ -25,7 +25,8 @@ from icdsearch.lexical import (LexicalIndex, TOKEN_PATTERN, build_index, index_r
 from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, fall_reading,
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
-                                 substance_use_reading, trimester_reading, home_reading)
+                                 substance_use_reading, trimester_reading, home_reading, inflammation_reading,
+                                 load_inflammations)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1338,6 +1339,34 @@ def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -
 ])
 def test_a_substance_in_a_use_disorder_is_its_icd_class(text: str, read: str) -> None:
     assert substance_use_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("inflammation of the pancreas", "pancreatitis"),
+    ("inflamed gallbladder", "cholecystitis"),
+    ("superficial inflammation of the left cornea, unspecified", "superficial left keratitis, unspecified"),
+    ("unspecified superficial corneal inflammation, left eye", "unspecified superficial keratitis, left eye"),
+    ("acute small airway inflammation", "acute bronchiolitis"),  # the longer site wins over "airways"
+    ("inflammation of the lining of the heart", "pericarditis"),
+    ("chronic inflammation of the kidney tubules and interstitium", "chronic tubulo-interstitial nephritis"),
+    ("inflammatory bowel disease", "inflammatory bowel disease"),  # no site after "inflammation"
+    ("inflammation", "inflammation"),
+])
+def test_an_inflammation_is_read_as_its_icd_word(text: str, read: str) -> None:
+    assert inflammation_reading(text) == read
+
+
+def test_inflammation_words_are_icd_10_cm_words() -> None:
+    """Every word of data/inflammations.csv is one ICD-10-CM's titles or inclusion terms use ("iritis": H20.9's
+    "Iritis NOS"), each site listed once."""
+    from icdsearch.codeset import default_code_set
+
+    codes = default_code_set()
+    text = " ".join([*(c.description.lower() for c in codes), *(s.text.lower() for s in synonyms(codes))])
+    rows = load_inflammations()
+    assert len(rows) > 100 and len({site for site, _ in rows}) == len(rows)
+    assert all(re.search(rf"\b{re.escape(word)}\b", text) for _, word in rows), \
+        [word for _, word in rows if not re.search(rf"\b{re.escape(word)}\b", text)]
 
 
 def test_a_use_disorder_answers_the_class_of_its_drug(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -7,7 +7,8 @@ in any letter case unless its row says ``CASE`` (then "PE" expands but "pe" does
 ICD-10-CM itself spells out ("Intrauterine growth restriction (IUGR)"), mined by :func:`mine_acronyms`
 (``scripts/mine_acronyms.py`` writes the file); a curated row wins over a mined one. :func:`read_as_icd`
 then writes a few phrasings as ICD-10-CM titles them ("hit by car": "pedestrian injured in collision with
-car"; "tripped and fell"; "32 weeks pregnant": its trimester; "bathroom at home": a residence's; "heroin addiction": opioid dependence), and
+car"; "tripped and fell"; "32 weeks pregnant": its trimester; "bathroom at home": a residence's; "heroin
+addiction": opioid dependence; "inflamed gallbladder": cholecystitis, from data/inflammations.csv), and
 data/common_words.txt lists the English words the spelling step leaves alone (:func:`never_corrected`).
 """
 
@@ -26,6 +27,7 @@ from .errors import BadDataset
 ABBREVIATIONS_PATH = Path(__file__).parent / "data" / "abbreviations.csv"
 ACRONYMS_PATH = Path(__file__).parent / "data" / "icd_acronyms.csv"
 COMMON_WORDS_PATH = Path(__file__).parent / "data" / "common_words.txt"
+INFLAMMATIONS_PATH = Path(__file__).parent / "data" / "inflammations.csv"
 KINDS = ("abbreviation", "shorthand", "lay")
 
 
@@ -216,6 +218,44 @@ def substance_use_reading(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1)
+def load_inflammations(path: str | Path = INFLAMMATIONS_PATH) -> tuple[tuple[str, str], ...]:
+    """(site, inflammation) rows of data/inflammations.csv ("pancreas", "pancreatitis"); # lines are comments."""
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines()[1:]:
+        if line.strip() and not line.startswith("#"):
+            site, word = (w.strip().lower() for w in line.split(","))
+            rows.append((site, word))
+    return tuple(rows)
+
+
+@functools.lru_cache(maxsize=1)
+def _inflammation_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    words = dict(load_inflammations())
+    sites = "|".join(re.escape(site) for site in sorted(words, key=len, reverse=True))
+    side = r"(?P<side>(?:right|left|bilateral|both) )?"
+    pattern = re.compile(rf"\binflammation (?:of|in) (?:the |a |an |my |his |her |their )?{side}(?P<a>{sites})\b|"
+                         rf"\binflamed {side.replace('side', 'side2')}(?P<b>{sites})\b|"
+                         rf"\b{side.replace('side', 'side3')}(?P<c>{sites}) inflammation\b", re.IGNORECASE)
+    return pattern, words
+
+
+def inflammation_reading(text: str) -> str:
+    """An inflammation of a body part as ICD-10-CM names it (data/inflammations.csv): "inflammation of the
+    pancreas" -> "pancreatitis", "inflamed gallbladder" -> "cholecystitis", "superficial inflammation of the
+    left cornea" -> "superficial left keratitis" (H16.102), "small airway inflammation" -> "bronchiolitis"."""
+    if "inflam" not in text.lower():
+        return text
+    pattern, words = _inflammation_pattern()
+
+    def word(match: re.Match[str]) -> str:
+        side = match.group("side") or match.group("side2") or match.group("side3") or ""
+        site = (match.group("a") or match.group("b") or match.group("c")).lower()
+        return f"{side.lower()}{words[site]}"
+
+    return pattern.sub(word, text)
+
+
 #: A home as a place: not a nursing, mobile, children's or group home, an "at-home" carer, a "home for the
 #: sick", home care or a home loan.
 _HOME = re.compile(r"(?<!-)\b(?<!nursing )(?<!mobile )(?<!children's )(?<!childrens )(?<!group )(?<!foster )"
@@ -241,9 +281,10 @@ def read_as_icd(text: str) -> str:
     """``text`` with each phrasing that ICD-10-CM titles otherwise written its way: a collision
     (:func:`collision_reading`), a fractured hip (:func:`hip_fracture_reading`), a fall
     (:func:`fall_reading`), a pregnancy's weeks (:func:`trimester_reading`), a home as the place of an
-    injury (:func:`home_reading`) and a substance in a use disorder (:func:`substance_use_reading`)."""
+    injury (:func:`home_reading`), a substance in a use disorder (:func:`substance_use_reading`) and an
+    inflammation of a body part (:func:`inflammation_reading`)."""
     for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading,
-                    substance_use_reading):
+                    substance_use_reading, inflammation_reading):
         text = reading(text)
     return text
 
