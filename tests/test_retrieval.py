@@ -418,6 +418,18 @@ def test_bm25_finds_a_noun_in_ia_by_its_adjective_in_ic(tmp_path_factory: pytest
     assert "malar" in index._vocab and "malaria" in index._vocab and "malaria" not in index._forms
 
 
+def test_a_number_in_digits_is_its_roman_numeral(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"class 4" is K08.104's "class IV" (and "stage IV" a pressure ulcer's "stage 4"), in BM25 and in
+    steering; other numbers stay apart."""
+    from icdsearch.steering import _same_word
+
+    index = real_index(tmp_path_factory, "edentulism", ("K08.10", "L89.15"))
+    scores = index.document_scores("complete loss of teeth class 4")
+    assert max(scores[index.position[c]] for c in ("K08.101", "K08.102", "K08.103")) < scores[index.position["K08.104"]]
+    assert np.argmax(index.document_scores("pressure ulcer of sacral region stage iv")) == index.position["L89.154"]
+    assert _same_word("4", "iv") and _same_word("iii", "3") and not _same_word("4", "iii")
+
+
 def test_a_tumor_is_a_neoplasm(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A query's "tumor" is written "neoplasm" (data/abbreviations.csv); C7A.022 "Malignant carcinoid tumor
     of the ascending colon" still says exactly "malignant carcinoid neoplasm of ascending colon", which

@@ -350,7 +350,7 @@ class LexicalIndex:
         psychotic, psoriasis: psoriatic, metastasis: metastatic); and a noun in "-ia" and its adjective in
         "-ic" where the indexed text uses both (eosinophilia: eosinophilic, ischemia: ischemic). Steering reads
         each pair as one word too (steering._same_word)."""
-        from .steering import _osis_otic
+        from .steering import ROMAN, _osis_otic
 
         found: dict[str, set[str]] = {}
         pairs = [(self._stem(adjective), self._stem(noun)) for adjective, noun in load_word_forms()]
@@ -362,6 +362,8 @@ class LexicalIndex:
         words = self.word_counts
         pairs += [(t[:-2], t) for t in self._vocab
                   if len(t) >= 6 and t.endswith("ia") and t[:-2] in self._vocab and t[:-2] + "ic" in words]
+        # and a number in digits and in Roman numerals, both in the index ("class 4": K08.104's "class IV")
+        pairs += [(digit, roman) for digit, roman in ROMAN.items() if digit in self._vocab and roman in self._vocab]
         for a, b in pairs:
             found.setdefault(a, set()).add(b)
             found.setdefault(b, set()).add(a)

@@ -1098,6 +1098,10 @@ def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
 #: amputation" is; a "tumor" is a "neoplasm" (its Table of Neoplasms; data/abbreviations.csv writes a
 #: query's "tumor" as "neoplasm", which C7A.022 "Malignant carcinoid tumor of the ascending colon" says).
 _SAME_STEMS = frozenset({frozenset({"partial", "incomplet"}), frozenset({"tumor", "neoplasm"})})
+#: A number in digits and in Roman numerals, which ICD-10-CM writes either way ("class IV" edentulism,
+#: "stage 4" pressure ulcer, "type II" Salter-Harris fracture) and people write the other way.
+ROMAN = {"2": "ii", "3": "iii", "4": "iv"}
+_NUMERALS = frozenset(frozenset(pair) for pair in ROMAN.items())
 #: Stems of "-otic" words that name a drug class, not the state of the "-osis" word ("narcotics", "hypnotics").
 _DRUG_CLASS_OTIC = ("narcot", "hypnot")
 
@@ -1117,6 +1121,8 @@ def _same_word(a: str, b: str) -> bool:
     vowel and a word of its own ("mening" is not "meningococc", nor "encephal" "encephalomyel"). A letter-named
     token ("vitamin_a", :meth:`LexicalIndex.query_words`) is only itself."""
     if a == b:
+        return True
+    if frozenset((a, b)) in _NUMERALS:
         return True
     if min(len(a), len(b)) < 4 or "_" in a or "_" in b:
         return False
