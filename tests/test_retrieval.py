@@ -1346,6 +1346,14 @@ def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -
     ("benzodiazepines dependence", "sedative, hypnotic or anxiolytic dependence"),  # F13.2-
     ("crack cocaine withdrawal", "cocaine withdrawal"),
     ("weed dependence", "cannabis dependence"),
+    # DSM-5's severities as ICD-10-CM codes them: mild is abuse, moderate or severe dependence
+    ("cocaine use disorder, mild, with cocaine-induced psychotic disorder",
+     "cocaine abuse, with cocaine-induced psychotic disorder"),  # F14.159
+    ("mild opioid use disorder", "opioid abuse"),
+    ("hallucinogen use disorder, moderate or severe", "hallucinogen dependence"),
+    ("severe alcohol use disorder", "alcohol dependence"),
+    ("cocaine misuse", "cocaine abuse"),
+    ("opioid use disorder", "opioid use disorder"),  # no severity said
     # no use disorder said: the substance stays, for the Table of Drugs
     ("heroin overdose", "heroin overdose"),
     ("poisoning by methamphetamine, accidental", "poisoning by methamphetamine, accidental"),

@@ -204,18 +204,28 @@ _USE_CLASS = (
 _USE_DISORDER = re.compile(r"\b(?:dependen|abuse|misuse|use disorder|withdrawal|addict|habit|craving|intoxicat)",
                            re.IGNORECASE)
 _USE_SUBSTANCE = [(cls, re.compile(rf"\b(?:{words})\b", re.IGNORECASE)) for cls, words in _USE_CLASS]
+#: DSM-5's severities as ICD-10-CM codes them (its guideline I.C.5.b and its inclusion terms): a mild use
+#: disorder is "abuse" (F1x.1-), a moderate or severe one "dependence" (F1x.2-); a "misuse" is an abuse.
+_MILD = re.compile(r"\buse disorder,? mild\b|\bmild (?P<what>[\w-]+) use disorder\b", re.IGNORECASE)
+_MODERATE = re.compile(r"\buse disorder,? (?:moderate(?: or severe)?|severe)\b|"
+                       r"\b(?:moderate|severe) (?P<what>[\w-]+) use disorder\b", re.IGNORECASE)
+_MISUSE = re.compile(r"\bmisuse\b", re.IGNORECASE)
 
 
 def substance_use_reading(text: str) -> str:
     """A substance named in a use disorder ("dependence", "abuse", "use disorder", "withdrawal", ...) by its
     ICD-10-CM class: "heroin dependence" -> "opioid dependence" (F11.2-), "methamphetamine abuse" -> "other
     stimulant abuse" (F15.1-), "benzodiazepines dependence" -> "sedative, hypnotic or anxiolytic dependence"
-    (F13.2-). A text with no use disorder keeps the substance: "heroin overdose" is T40.1-."""
+    (F13.2-). A text with no use disorder keeps the substance: "heroin overdose" is T40.1-. DSM-5's severities
+    are read as ICD-10-CM codes them: "cocaine use disorder, mild" is "cocaine abuse" (F14.1-), "severe
+    alcohol use disorder" "alcohol dependence" (F10.2-), and a "misuse" an abuse."""
     if not _USE_DISORDER.search(text):
         return text
     for cls, pattern in _USE_SUBSTANCE:
         text = pattern.sub(cls, text)
-    return text
+    text = _MILD.sub(lambda m: f"{m.group('what')} abuse" if m.group("what") else "abuse", text)
+    text = _MODERATE.sub(lambda m: f"{m.group('what')} dependence" if m.group("what") else "dependence", text)
+    return _MISUSE.sub("abuse", text)
 
 
 @functools.lru_cache(maxsize=1)
