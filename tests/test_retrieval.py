@@ -1342,7 +1342,7 @@ def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -
 @pytest.mark.parametrize("text, read", [
     ("heroin dependence", "opioid dependence"),  # F11.2-, not T40.1- "Poisoning by heroin"
     ("methamphetamine abuse", "other stimulant abuse"),  # F15.1-
-    ("crystal meth use disorder, severe", "other stimulant use disorder, severe"),
+    ("crystal meth use disorder, severe", "other stimulant dependence"),
     ("benzodiazepines dependence", "sedative, hypnotic or anxiolytic dependence"),  # F13.2-
     ("crack cocaine withdrawal", "cocaine withdrawal"),
     ("weed dependence", "cannabis dependence"),
