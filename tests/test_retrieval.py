@@ -1840,6 +1840,30 @@ def test_a_plural_the_header_says_and_its_child_does_not_is_answered_by_the_head
     assert answer("anxiety disorders", ["F41.9", "F41"]) == "F41.9"
     assert answer("pupillary abnormalities", ["H21.561", "H21.56"]) == "H21.56"
     assert answer("pupillary abnormalities, right eye", ["H21.561", "H21.56"]) == "H21.561"
+    # prefer_specific leaves a header that says the plural before its billable child of the same words
+    f19 = real_index(tmp_path_factory, "plural-specific", ("F19.9",))
+    query = "other psychoactive substance use, unspecified with other psychoactive substance-induced disorders"
+    at = [f19.position[c] for c in ("F19.98", "F19.988")]
+
+    def specific(with_plural: bool) -> str:
+        plural = says_plural(plurals(query, f19.word_counts),
+                             lambda i: plurals(f19.descriptions[i], f19.word_counts)) if with_plural else None
+        out = prefer_specific(at, frozenset(f19.tokens(fold(query))), f19.title_words, f19.qualifiers,
+                              lambda i: bool(f19.billable[i]), lambda i: int(f19.variants.end[i]),
+                              parent=f19.parent, plural=plural)
+        return f19.codes[out[0]]
+
+    assert specific(with_plural=True) == "F19.98" and specific(with_plural=False) == "F19.988"
+    # the header that says the plural may be above one that is not ranked (T49.95 -> T49.9 -> T49)
+    t49 = real_index(tmp_path_factory, "plural-ancestor", ("T49",))
+    query = "adverse effect of topical agents and dental drugs"
+    at = [t49.position[c] for c in ("T49.95", "T49")]
+    assert t49.codes[t49.parent(t49.position["T49.95"])] == "T49.9"
+    out = prefer_header(at, frozenset(t49.tokens(fold(query))), t49.title_words, t49.parent, lambda i: True,
+                        lambda i: False, parse_intent(query), t49.variants,
+                        plural=says_plural(plurals(query, t49.word_counts),
+                                           lambda i: plurals(t49.descriptions[i], t49.word_counts)))
+    assert t49.codes[out[0]] == "T49"
 
 
 def test_prefer_header_takes_only_headers_within_its_window(climbs: LexicalIndex) -> None:

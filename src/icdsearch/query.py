@@ -526,20 +526,19 @@ class Retriever:
                                             lambda i: plain_words(self.lexical.descriptions[i]),
                                             code=codes.__getitem__)
                 if not billable_only:  # among all codes, a header that the query says all of
+                    plural = says_plural(plurals(text, self.lexical.word_counts),
+                                         lambda i: plurals(self.lexical.descriptions[i], self.lexical.word_counts))
                     indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly_any(words, lambda i: self.lexical.title_qualifiers(i, named)),
                                             intent, self.lexical.variants, alternatives=says_alternatives(text),
-                                            plural=says_plural(plurals(text, self.lexical.word_counts),
-                                                               lambda i: plurals(self.lexical.descriptions[i],
-                                                                                 self.lexical.word_counts)),
-                                            synonyms=self.lexical.wording_qualifiers)
+                                            plural=plural, synonyms=self.lexical.wording_qualifiers)
                     indices = prefer_specific(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                               lambda i: self.lexical.qualifiers(i, named),
                                               lambda i: bool(self.lexical.billable[i]),
                                               lambda i: int(self.lexical.variants.end[i]),
                                               parent=self.lexical.parent, alternatives=says_alternatives(text),
-                                              synonyms=self.lexical.wording_qualifiers)
+                                              synonyms=self.lexical.wording_qualifiers, plural=plural)
             ranked.append([codes[i] for i in indices][:k])
             bests.append(best)
         return self._hits(ranked, bests, vectors)

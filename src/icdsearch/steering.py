@@ -438,22 +438,34 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     def names_alternatives(up: int) -> bool:
         return _names_alternatives(up, query, words, parent, lambda i: int(table.end[i]), synonyms)
 
+    def fits_better(code: int, up: int) -> bool:
+        """Whether ``code`` names an "other" the query does not, or fits its side or encounter better."""
+        return (("other" in words(up) - words(code) and "other" not in query)
+                or (bool(intent.side or intent.encounter)
+                    and table.fit(intent, np.array([code]))[0] > table.fit(intent, np.array([up]))[0]))
+
+    def plural_header(code: int, placed: set[int]) -> int | None:
+        """The nearest header of ``code`` among the first ``window`` that says a plural of the query that
+        ``code`` does not (a header between them need not be among them), unless ``code`` fits better."""
+        up = parent(code)
+        while up is not None and up not in placed:
+            if up in shown and plural is not None and plural(code, up):
+                return None if fits_better(code, up) else up
+            up = parent(up)
+        return None
+
     def pick(index: int, placed: set[int]) -> int:
         chosen = index
         while (up := parent(chosen)) is not None and up not in placed:
             if alternatives and names_alternatives(up):
                 chosen = up  # the header of the alternatives the query names, wherever it ranks
                 continue
-            if not (up in shown or encounter_only(chosen, up)):
+            if (header := plural_header(chosen, placed)) is not None:
+                chosen = header  # the header says the query's plural ("infections"), its child does not
+                continue
+            if not (up in shown or encounter_only(chosen, up)) or fits_better(chosen, up):
                 break
             added, more = words(chosen) - words(up), words(up) - words(chosen)
-            if (("other" in more and "other" not in query)
-                    or ((intent.side or intent.encounter)
-                        and table.fit(intent, np.array([chosen]))[0] > table.fit(intent, np.array([up]))[0])):
-                break
-            if plural is not None and plural(chosen, up):
-                chosen = up  # the header says the query's plural ("infections"), its child does not
-                continue
             if (any(_same_word(q, w) for q in query for w in added)
                     or (exact(chosen) and not exact_title(up))
                     or (not added and not any(_same_word(q, w) for q in query for w in more))):
@@ -514,7 +526,8 @@ def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callabl
                     qualifiers: Callable[[int], frozenset[str]], billable: Callable[[int], bool],
                     end: Callable[[int], int], window: int = GENERAL_WINDOW,
                     parent: Callable[[int], int | None] | None = None, alternatives: bool = False,
-                    synonyms: Callable[[int], Sequence[frozenset[str]]] | None = None) -> list[int]:
+                    synonyms: Callable[[int], Sequence[frozenset[str]]] | None = None,
+                    plural: Callable[[int, int], bool] | None = None) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a non-billable header is preceded by one of
     its descendants (also among them) that says a query word the header does not say, leaves out none that
     it says and asks no qualifier the query leaves out, or by a billable descendant with the header's very
@@ -525,7 +538,9 @@ def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callabl
     ``words(i)``: every token of code i's description, as prefer_header's; ``qualifiers(i)``: its tokens
     less the words that ask nothing (:meth:`LexicalIndex.qualifiers`); ``end(i)``: one past the index of
     code i's last descendant. Of several such descendants the one saying the most query words comes first,
-    then the one of fewer words (S40.019 before S40.019A "..., initial encounter"), then the better ranked."""
+    then the one of fewer words (S40.019 before S40.019A "..., initial encounter"), then the better ranked.
+    With ``plural`` (:func:`says_plural`), a descendant that leaves out a plural the query and the header say
+    does not go first."""
     top = list(ranked[:window])
 
     @functools.cache
@@ -539,8 +554,8 @@ def prefer_specific(ranked: Sequence[int], query: frozenset[str], words: Callabl
         own = said(index)
         fits = []
         for j in top:
-            if j in placed or not index < j < end(index):
-                continue
+            if j in placed or not index < j < end(index) or (plural is not None and plural(j, index)):
+                continue  # a descendant that does not say the query's plural its header says stays below
             says = said(j)
             asks = [w for w in qualifiers(j) - qualifiers(index) if not any(_same_word(w, q) for q in query)]
             if own <= says and not asks and (len(says) > len(own) or (words(j) == words(index) and billable(j))):
