@@ -170,6 +170,7 @@ class LexicalIndex:
     _qualifiers: dict[tuple[int, frozenset[str]], frozenset[str]] = field(default_factory=dict, repr=False)
     _said: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
     _title_words: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
+    _plurals: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
     _wording_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
                                                                                               repr=False)
     _title_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
@@ -233,6 +234,15 @@ class LexicalIndex:
         found = self._said.get(index)
         if found is None:
             found = self._said[index] = self.query_words(self.descriptions[index])
+        return found
+
+    def plurals(self, index: int) -> frozenset[str]:
+        """The plural words of code ``index``'s description (steering.plurals)."""
+        found = self._plurals.get(index)
+        if found is None:
+            from .steering import plurals
+
+            found = self._plurals[index] = plurals(self.descriptions[index], self.word_counts)
         return found
 
     def title_words(self, index: int) -> frozenset[str]:

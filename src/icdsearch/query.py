@@ -526,8 +526,7 @@ class Retriever:
                                             lambda i: plain_words(self.lexical.descriptions[i]),
                                             code=codes.__getitem__)
                 if not billable_only:  # among all codes, a header that the query says all of
-                    plural = says_plural(plurals(text, self.lexical.word_counts),
-                                         lambda i: plurals(self.lexical.descriptions[i], self.lexical.word_counts))
+                    plural = says_plural(plurals(text, self.lexical.word_counts), self.lexical.plurals)
                     indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly_any(words, lambda i: self.lexical.title_qualifiers(i, named)),
