@@ -101,6 +101,7 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("non-malignant growth of the ovary", "benign growth of the ovary"),  # D27, not C56 (one token "nonmalignant")
     ("birth defect of the heart", "congenital malformation of the heart"),  # Q24.9, not I51.0 "..., acquired"
     ("failed induced abortion", "failed termination of pregnancy"),  # O07, not O03 "Spontaneous abortion"
+    ("migraine headaches", "migraine"),  # G43, not R51 "Headache"
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
