@@ -26,7 +26,7 @@ from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, fall_reading,
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
                                  substance_use_reading, trimester_reading, home_reading, inflammation_reading,
-                                 load_inflammations)
+                                 load_inflammations, foreign_body_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1378,6 +1378,17 @@ def test_a_substance_in_a_use_disorder_is_its_icd_class(text: str, read: str) ->
 ])
 def test_an_inflammation_is_read_as_its_icd_word(text: str, read: str) -> None:
     assert inflammation_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("bead stuck in nose", "bead foreign body in nose"),  # T17.1, not Q84.1 (hair)
+    ("toy lodged in child's ear", "toy foreign body in ear"),
+    ("object stuck in the genitourinary system", "object foreign body in genitourinary system"),  # T19
+    ("stuck in traffic, anxious", "stuck in traffic, anxious"),  # nothing named before it
+    ("car stuck", "car stuck"),
+])
+def test_something_stuck_in_a_body_part_is_a_foreign_body(text: str, read: str) -> None:
+    assert foreign_body_reading(text) == read
 
 
 def test_inflammation_words_are_icd_10_cm_words() -> None:

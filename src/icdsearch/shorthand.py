@@ -228,6 +228,18 @@ def substance_use_reading(text: str) -> str:
     return _MISUSE.sub("abuse", text)
 
 
+#: Something "stuck in" a body part: ICD-10-CM's foreign body (T15-T19). A thing must be named before it.
+_STUCK = re.compile(r"(?<=\w )(?:stuck|lodged|caught|trapped|embedded)\s+(?:in|inside|up)\s+"
+                    r"(?:the |my |his |her |a |an |their |(?:child|baby|kid)'s )?", re.IGNORECASE)
+
+
+def foreign_body_reading(text: str) -> str:
+    """Something stuck in a body part as ICD-10-CM names it: "bead stuck in nose" -> "bead foreign body in
+    nose" (T17.1 "Foreign body in nostril", not Q84.1, a disturbance of hair), "coin stuck in throat" ->
+    "coin foreign body in throat" (T17.2)."""
+    return _STUCK.sub("foreign body in ", text)
+
+
 @functools.lru_cache(maxsize=1)
 def load_inflammations(path: str | Path = INFLAMMATIONS_PATH) -> tuple[tuple[str, str], ...]:
     """(site, inflammation) rows of data/inflammations.csv ("pancreas", "pancreatitis"); # lines are comments."""
@@ -291,10 +303,11 @@ def read_as_icd(text: str) -> str:
     """``text`` with each phrasing that ICD-10-CM titles otherwise written its way: a collision
     (:func:`collision_reading`), a fractured hip (:func:`hip_fracture_reading`), a fall
     (:func:`fall_reading`), a pregnancy's weeks (:func:`trimester_reading`), a home as the place of an
-    injury (:func:`home_reading`), a substance in a use disorder (:func:`substance_use_reading`) and an
-    inflammation of a body part (:func:`inflammation_reading`)."""
+    injury (:func:`home_reading`), a substance in a use disorder (:func:`substance_use_reading`), an
+    inflammation of a body part (:func:`inflammation_reading`) and something stuck in one
+    (:func:`foreign_body_reading`)."""
     for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading,
-                    substance_use_reading, inflammation_reading):
+                    substance_use_reading, inflammation_reading, foreign_body_reading):
         text = reading(text)
     return text
 
