@@ -26,7 +26,7 @@ from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, fall_reading,
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
                                  substance_use_reading, trimester_reading, home_reading, inflammation_reading,
-                                 load_inflammations, foreign_body_reading)
+                                 load_inflammations, foreign_body_reading, one_side_reading, dominance_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1389,6 +1389,24 @@ def test_an_inflammation_is_read_as_its_icd_word(text: str, read: str) -> None:
 ])
 def test_something_stuck_in_a_body_part_is_a_foreign_body(text: str, read: str) -> None:
     assert foreign_body_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("weakness or paralysis of right non-dominant side after a stroke",
+     "hemiplegia and hemiparesis affecting right non-dominant side after a stroke"),  # I69.353
+    ("right sided weakness after stroke", "hemiparesis affecting right dominant side after stroke"),
+    ("left side paralysis after cerebral infarction",
+     "hemiplegia affecting left non-dominant side after cerebral infarction"),
+    ("left hemiparesis after stroke", "left non-dominant hemiparesis after stroke"),
+    ("right hemiplegia", "right dominant hemiplegia"),
+    ("hemiplegia affecting left nondominant side", "hemiplegia affecting left nondominant side"),
+    # no stroke said: a weakness is a symptom, its words stay
+    ("left-sided weakness", "left-sided weakness"),
+])
+def test_one_side_weakness_after_a_stroke_is_hemiparesis_of_the_default_dominance(text: str, read: str) -> None:
+    """ICD-10-CM's guideline I.C.6.a: a paralysis of the right side is of the dominant side, of the left
+    side the non-dominant one, unless the record says otherwise."""
+    assert dominance_reading(one_side_reading(text)) == read
 
 
 def test_inflammation_words_are_icd_10_cm_words() -> None:

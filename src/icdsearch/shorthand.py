@@ -228,6 +228,53 @@ def substance_use_reading(text: str) -> str:
     return _MISUSE.sub("abuse", text)
 
 
+#: Weakness or paralysis of one side of the body, as people say it: ICD-10-CM's hemiparesis and hemiplegia
+#: (G81, I69.-5-), which name the side "affecting right dominant side".
+_ONE_SIDE = re.compile(
+    r"\b(?P<side1>right|left|one)[- ]sided? (?P<what1>weakness|paralysis)\b|"
+    r"\b(?P<what2>weakness|paralysis)(?P<both> (?:or|and) (?:weakness|paralysis))? (?:of|on|in|affecting) (?:the )?"
+    r"(?P<side2>right|left|one) (?P<dominance>(?:non-?)?dominant )?side(?: of the body)?\b", re.IGNORECASE)
+
+
+_STROKE = re.compile(r"\b(?:stroke|cva|cerebral infarction|cerebrovascular|intracerebral|subarachnoid)", re.IGNORECASE)
+
+
+def one_side_reading(text: str) -> str:
+    """Weakness or paralysis of one side after a stroke as ICD-10-CM names it: "left-sided weakness after a
+    stroke" -> "hemiparesis affecting left side after a stroke", "weakness or paralysis of right non-dominant
+    side after a stroke" -> "hemiplegia and hemiparesis affecting right non-dominant side after a stroke"
+    (I69.353, not I69.363 "Other paralytic syndrome ..."). Without a stroke named the words stay: a weakness
+    a record does not call hemiparesis is a symptom (R53.1)."""
+    if not _STROKE.search(text):
+        return text
+
+    def word(match: re.Match[str]) -> str:
+        what = (match.group("what1") or match.group("what2")).lower()
+        named = "hemiplegia and hemiparesis" if match.group("both") else (
+            "hemiparesis" if what == "weakness" else "hemiplegia")
+        side = (match.group("side1") or match.group("side2")).lower()
+        where = "" if side == "one" else f" affecting {side} {(match.group('dominance') or '').lower()}side"
+        return named + where
+
+    return _ONE_SIDE.sub(word, text)
+
+
+_PARALYSIS = re.compile(r"\b(?:hemipleg|hemipares|monopleg|monopares|paralytic syndrome)", re.IGNORECASE)
+_SIDE_WORD = re.compile(r"\b(right|left)\b(?![- ]?(?:non-?)?dominant)", re.IGNORECASE)
+_DOMINANCE = re.compile(r"dominant", re.IGNORECASE)
+
+
+def dominance_reading(text: str) -> str:
+    """The dominance ICD-10-CM's guidelines give a paralysis of one side whose record names the side only
+    (I.C.6.a: the right side is the dominant one, the left the non-dominant one): "left hemiparesis after
+    a stroke" -> "left non-dominant hemiparesis after a stroke" (I69.354, not I69.352 "... left dominant
+    side")."""
+    if not _PARALYSIS.search(text) or _DOMINANCE.search(text):
+        return text
+    return _SIDE_WORD.sub(lambda m: f"{m.group(1)} {'dominant' if m.group(1).lower() == 'right' else 'non-dominant'}",
+                          text, count=1)
+
+
 #: Something "stuck in" a body part: ICD-10-CM's foreign body (T15-T19). A thing must be named before it.
 _STUCK = re.compile(r"(?<=\w )(?:stuck|lodged|caught|trapped|embedded)\s+(?:in|inside|up)\s+"
                     r"(?:the |my |his |her |a |an |their |(?:child|baby|kid)'s )?", re.IGNORECASE)
@@ -304,10 +351,12 @@ def read_as_icd(text: str) -> str:
     (:func:`collision_reading`), a fractured hip (:func:`hip_fracture_reading`), a fall
     (:func:`fall_reading`), a pregnancy's weeks (:func:`trimester_reading`), a home as the place of an
     injury (:func:`home_reading`), a substance in a use disorder (:func:`substance_use_reading`), an
-    inflammation of a body part (:func:`inflammation_reading`) and something stuck in one
-    (:func:`foreign_body_reading`)."""
+    inflammation of a body part (:func:`inflammation_reading`), something stuck in one
+    (:func:`foreign_body_reading`), one side's weakness after a stroke (:func:`one_side_reading`) and the
+    dominance of a paralysed side (:func:`dominance_reading`)."""
     for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading,
-                    substance_use_reading, inflammation_reading, foreign_body_reading):
+                    substance_use_reading, inflammation_reading, foreign_body_reading, one_side_reading,
+                    dominance_reading):
         text = reading(text)
     return text
 
