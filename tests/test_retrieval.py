@@ -26,7 +26,8 @@ from icdsearch.query import ABLATION, MODES, Pipeline, resolve_mode
 from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, default_expander, fall_reading,
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
                                  substance_use_reading, trimester_reading, home_reading, inflammation_reading,
-                                 load_inflammations, foreign_body_reading, one_side_reading, dominance_reading)
+                                 load_inflammations, foreign_body_reading, one_side_reading, dominance_reading,
+                                 limb_face_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1407,6 +1408,17 @@ def test_one_side_weakness_after_a_stroke_is_hemiparesis_of_the_default_dominanc
     """ICD-10-CM's guideline I.C.6.a: a paralysis of the right side is of the dominant side, of the left
     side the non-dominant one, unless the record says otherwise."""
     assert dominance_reading(one_side_reading(text)) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("other injury of the muscles and tendons in the front of the left lower leg",
+     "other injury of the muscles and tendons anterior left lower leg"),  # S86.292
+    ("strain of muscle in back of right thigh", "strain of muscle posterior right thigh"),  # S76.311
+    ("back of the head laceration", "back of the head laceration"),  # not a limb
+    ("back pain", "back pain"),
+])
+def test_the_front_or_back_of_a_limb_is_anterior_or_posterior(text: str, read: str) -> None:
+    assert limb_face_reading(text) == read
 
 
 def test_inflammation_words_are_icd_10_cm_words() -> None:

@@ -275,6 +275,20 @@ def dominance_reading(text: str) -> str:
                           text, count=1)
 
 
+#: The front or back of a limb: ICD-10-CM's "anterior" and "posterior" (S76.1- "... anterior muscle group at
+#: thigh level", S86.2- "... anterior muscle group at lower leg level", S76.3- "... posterior muscle group").
+_LIMB_SIDE = re.compile(r"\b(?:(?:in|on|of|at) )?(?:the )?(?P<face>front|back) of (?:the |my |his |her )?"
+                        r"(?P<limb>(?:(?:left|right) )?(?:lower leg|upper arm|thigh|leg|forearm|arm))\b", re.IGNORECASE)
+
+
+def limb_face_reading(text: str) -> str:
+    """The front or back of a limb as ICD-10-CM names it: "injury of the muscles in the front of the left
+    lower leg" -> "injury of the muscles anterior left lower leg" (S86.292), "strain in back of right thigh"
+    -> "strain posterior right thigh" (S76.311, the hamstrings)."""
+    return _LIMB_SIDE.sub(lambda m: f"{'anterior' if m.group('face').lower() == 'front' else 'posterior'} "
+                                    f"{m.group('limb')}", text)
+
+
 #: Something "stuck in" a body part: ICD-10-CM's foreign body (T15-T19). A thing must be named before it.
 _STUCK = re.compile(r"(?<=\w )(?:stuck|lodged|caught|trapped|embedded)\s+(?:in|inside|up)\s+"
                     r"(?:the |my |his |her |a |an |their |(?:child|baby|kid)'s )?", re.IGNORECASE)
@@ -353,10 +367,11 @@ def read_as_icd(text: str) -> str:
     injury (:func:`home_reading`), a substance in a use disorder (:func:`substance_use_reading`), an
     inflammation of a body part (:func:`inflammation_reading`), something stuck in one
     (:func:`foreign_body_reading`), one side's weakness after a stroke (:func:`one_side_reading`) and the
-    dominance of a paralysed side (:func:`dominance_reading`)."""
+    dominance of a paralysed side (:func:`dominance_reading`) and the front or back of a limb
+    (:func:`limb_face_reading`)."""
     for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading,
                     substance_use_reading, inflammation_reading, foreign_body_reading, one_side_reading,
-                    dominance_reading):
+                    dominance_reading, limb_face_reading):
         text = reading(text)
     return text
 
