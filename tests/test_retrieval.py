@@ -103,6 +103,8 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("birth defect of the heart", "congenital malformation of the heart"),  # Q24.9, not I51.0 "..., acquired"
     ("failed induced abortion", "failed termination of pregnancy"),  # O07, not O03 "Spontaneous abortion"
     ("migraine headaches", "migraine"),  # G43, not R51 "Headache"
+    ("CLL in relapse", "chronic lymphocytic leukemia in relapse"),
+    ("all types of leukemia", "all types of leukemia"),  # "ALL" only in capitals
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
@@ -431,6 +433,17 @@ def test_a_number_in_digits_is_its_roman_numeral(tmp_path_factory: pytest.TempPa
     assert max(scores[index.position[c]] for c in ("K08.101", "K08.102", "K08.103")) < scores[index.position["K08.104"]]
     assert np.argmax(index.document_scores("pressure ulcer of sacral region stage iv")) == index.position["L89.154"]
     assert _same_word("4", "iv") and _same_word("iii", "3") and not _same_word("4", "iii")
+
+
+
+def test_lymphocytic_is_lymphoid(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ICD-10-CM's index: "Leukemia, lymphocytic - see Leukemia, lymphoid". "lymphocytic leukemia" says all
+    of C91 "Lymphoid leukemia" and asks nothing more, where C91.1 asks "chronic" and "B-cell type"."""
+    from icdsearch.steering import _same_word
+
+    index = real_index(tmp_path_factory, "lymphoid", ("C91.1", "C91.9"))
+    assert _same_word("lymphocyt", "lymphoid")
+    assert _general(index, "lymphocytic leukemia", ["C91.1", "C91.9"])[0] == "C91.9"
 
 
 def test_a_tumor_is_a_neoplasm(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -1112,7 +1112,10 @@ def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
 #: cuff tear (M75.11-) or spinal cord lesion is what clinicians call "partial", as its "partial traumatic
 #: amputation" is; a "tumor" is a "neoplasm" (its Table of Neoplasms; data/abbreviations.csv writes a
 #: query's "tumor" as "neoplasm", which C7A.022 "Malignant carcinoid tumor of the ascending colon" says).
-_SAME_STEMS = frozenset({frozenset({"partial", "incomplet"}), frozenset({"tumor", "neoplasm"})})
+#: "Lymphocytic" is "lymphoid" (the index: "Leukemia, lymphocytic - see Leukemia, lymphoid"): "lymphocytic
+#: leukemia" is C91 "Lymphoid leukemia", not C91.1 "Chronic lymphocytic leukemia of B-cell type".
+_SAME_STEMS = frozenset({frozenset({"partial", "incomplet"}), frozenset({"tumor", "neoplasm"}),
+                         frozenset({"lymphocyt", "lymphoid"})})
 #: A number in digits and in Roman numerals, which ICD-10-CM writes either way ("class IV" edentulism,
 #: "stage 4" pressure ulcer, "type II" Salter-Harris fracture) and people write the other way.
 ROMAN = {"2": "ii", "3": "iii", "4": "iv"}
