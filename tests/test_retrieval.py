@@ -2093,6 +2093,11 @@ def test_contradicts_weighs_whole_words() -> None:
     assert clash(dvt, "Chronic embolism and thrombosis of unspecified deep veins of right lower extremity") is False
     assert clash("cellulitis of left arm", "Cellulitis of left lower limb") is True
     assert clash("multiple injuries of legs", "Multiple injuries of upper and lower limbs") is False
+    # a legal intervention is an intent of its own: not an undetermined one
+    blunt = "struck by a blunt object, unclear whether accidental or deliberate"
+    assert clash(blunt, "Legal intervention involving blunt objects") is True
+    assert clash(blunt, "Contact with blunt object, undetermined intent") is False
+    assert clash("hit by police with a baton", "Legal intervention involving baton, suspect injured") is False
     assert clash("concussion without loss of consciousness", "Concussion without loss of consciousness") is False
     # the clause ends at a comma or the next clause: "with obstruction" is not negated
     assert clash("gallstone without cholecystitis, with obstruction",

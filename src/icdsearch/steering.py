@@ -603,7 +603,8 @@ _CLAUSE_FILLER = frozenset({"a", "an", "the", "of", "and", "or", "in", "to", "by
 _WITH, _WITHOUT = "with:", "without:"
 
 
-#: ICD-10-CM's four intents of an injury, poisoning or toxic effect, in its words and in a clinician's; a
+#: ICD-10-CM's four intents of an injury, poisoning or toxic effect, and the legal intervention of its
+#: external causes, in its words and in a clinician's; a
 #: text that says one reads ``intent:<name>`` too, and two different intents are opposites. An undetermined
 #: intent is said in words that name the others ("unclear whether accidental or deliberate"), so it is read
 #: first and alone; a text naming two others names none.
@@ -617,6 +618,8 @@ _INTENTS = (
                                r"\bself[- ]?(?:harm|inflicted|poisoning)|\bsuicid")),
     ("assault", re.compile(r"\bassault|\binflicted by (?:another|someone|somebody)|\bhomicid|"
                            r"\bby (?:another person|someone else|somebody else|another individual)\b")),
+    # chapter 20's legal intervention (Y35), whose injuries are neither accidents nor assaults
+    ("legal intervention", re.compile(r"\blegal intervention\b|\bpolice\b|\blaw enforcement\b")),
 )
 
 
@@ -635,7 +638,8 @@ def intent_said(lowered: str) -> str:
 
 #: ICD-10-CM's own words for each intent, as its titles write them.
 _INTENT_TITLE_WORDS = {"undetermined": "undetermined", "accidental": "accidental unintentional",
-                       "intentional": "intentional self-harm", "assault": "assault"}
+                       "intentional": "intentional self-harm", "assault": "assault",
+                       "legal intervention": "legal intervention"}
 
 
 def intent_words(text: str) -> str:
