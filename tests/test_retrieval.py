@@ -301,6 +301,18 @@ def test_header_hands_its_place_to_a_fitting_billable_descendant(ankle_codes: Co
     assert table.billable[steer([header], Intent(), table, billable_first=True)[0]]
 
 
+def test_a_side_said_to_be_unspecified_is_the_unspecified_member() -> None:
+    """"laterality unspecified" asks for the unspecified side's code, not a header of no side."""
+    assert parse_intent("ankle sprain, laterality unspecified").side == "unspecified"
+    assert parse_intent("ankle sprain, side not specified").side == "unspecified"
+    assert parse_intent("unspecified ankle sprain").side == ""
+    cuffs = default_code_set().subset(lambda c: c.code.startswith("M75.11"), "cuffs")
+    table, names = _table(cuffs)
+    header = names.index("M75.11")  # "Incomplete rotator cuff tear or rupture not specified as traumatic"
+    assert names[steer([header], Intent("unspecified", ""), table)[0]] == "M75.110"  # "... of unspecified shoulder"
+    assert names[steer([header], Intent(), table)[0]] == "M75.11"
+
+
 def test_a_header_that_already_fits_is_not_replaced(ankle_codes: CodeSet) -> None:
     table, names = _table(ankle_codes)
     header = names.index("S93.401")  # "... of right ankle": fits "right" as well as its children do

@@ -146,7 +146,7 @@ def _score_tables(intent: Intent, suffixes: tuple[str, ...]) -> tuple[np.ndarray
 class Intent:
     """What a query says about side and encounter."""
 
-    side: str = ""  # right | left | bilateral | "" (not said)
+    side: str = ""  # right | left | bilateral | unspecified (said to be) | "" (not said)
     encounter: str = ""  # initial | subsequent | sequela | ""
     details: tuple[str, ...] = ()  # open, closed, routine healing, delayed healing, nonunion, malunion
 
@@ -155,6 +155,9 @@ _INTENT_SIDE = (
     ("bilateral", re.compile(r"\b(bilateral|both (sides|eyes|ears|knees|hips|legs|arms|feet|hands|breasts|lungs|kidneys)|b/l)\b")),
     ("right", re.compile(r"\b(right|rt)\b")),
     ("left", re.compile(r"\b(left|lt)\b")),
+    # a side said to be unspecified: the unspecified member of a side group, not a header of no side
+    ("unspecified", re.compile(r"\b(?:unspecified (?:side|laterality)|(?:side|laterality) (?:unspecified|not specified)|"
+                               r"unknown (?:side|laterality))\b")),
 )
 _INTENT_ENCOUNTER = (
     ("sequela", re.compile(r"\b(sequela|sequelae|late effects?|residual effects?)\b")),
