@@ -32,7 +32,7 @@ from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, colli
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
                                 population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
-                                prefer_specific, prefer_consistent, contradicts, plain_words, qualifier_text, says_exactly,
+                                prefer_specific, prefer_consistent, prefer_other, contradicts, plain_words, qualifier_text, says_exactly,
                                 says_alternatives, says_exactly_any, says_plural, plurals, steer,
                                 variant_key, wordings)
 
@@ -1931,6 +1931,21 @@ def test_a_plural_the_header_says_and_its_child_does_not_is_answered_by_the_head
                         plural=says_plural(plurals(query, t49.word_counts),
                                            lambda i: plurals(t49.descriptions[i], t49.word_counts)))
     assert t49.codes[out[0]] == "T49"
+
+
+def test_a_query_that_says_other_is_answered_by_a_code_that_says_it(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"other emotional disorders with onset in childhood" is F98, ICD-10-CM's residual category, not F93
+    "Emotional disorders with onset specific to childhood"; without "other" F93 keeps its place, and so does
+    a first answer that says "other" itself."""
+    index = real_index(tmp_path_factory, "others", ("F93", "F98"))
+    at = [index.position[c] for c in ("F93", "F98")]
+
+    def first(query: str, ranked: list[int]) -> str:
+        return index.codes[prefer_other(ranked, index.all_words(query), index.title_words)[0]]
+
+    assert first("other emotional disorders with onset in childhood", at) == "F98"
+    assert first("emotional disorders with onset in childhood", at) == "F93"
+    assert first("other emotional disorders with onset in childhood", [index.position["F93.8"], *at]) == "F93.8"
 
 
 def test_prefer_header_takes_only_headers_within_its_window(climbs: LexicalIndex) -> None:

@@ -438,6 +438,7 @@ class Retriever:
             prefer_general,
             prefer_header,
             prefer_history,
+            prefer_other,
             prefer_specific,
             prefer_traumatic_fracture,
             prefer_unrestricted,
@@ -525,6 +526,7 @@ class Retriever:
                 indices = prefer_consistent(indices, plain_words(text),
                                             lambda i: plain_words(self.lexical.descriptions[i]),
                                             code=codes.__getitem__)
+                indices = prefer_other(indices, self.lexical.all_words(worded), self.lexical.title_words)
                 if not billable_only:  # among all codes, a header that the query says all of
                     plural = says_plural(plurals(text, self.lexical.word_counts), self.lexical.plurals)
                     indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,

@@ -733,6 +733,27 @@ def prefer_consistent(ranked: Sequence[int], query: frozenset[str], words: Calla
     return _lead(ranked, window, pick)
 
 
+def prefer_other(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
+                 window: int = GENERAL_WINDOW // 2) -> list[int]:
+    """A query that says "other" names ICD-10-CM's residual code of a group, which says "other": a first answer
+    that does not say it gives way to the best-ranked code among the first ``window`` that does and says every
+    query word the first answer says. "other emotional disorders with onset in childhood" is F98 "Other
+    behavioral and emotional disorders with onset usually occurring in childhood and adolescence", not F93
+    "Emotional disorders with onset specific to childhood". ``words(i)``: every token of code i's description."""
+    if not ranked or "other" not in query or "other" in words(ranked[0]):
+        return list(ranked)
+
+    def said(i: int) -> frozenset[str]:
+        return frozenset(q for q in query if any(_same_word(q, w) for w in words(i)))
+
+    first = said(ranked[0])
+    for place in range(1, min(window, len(ranked))):
+        rival = ranked[place]
+        if "other" in words(rival) and first <= said(rival):
+            return [rival, *ranked[:place], *ranked[place + 1:]]
+    return list(ranked)
+
+
 def says_exactly(query: frozenset[str], qualifiers: Callable[[int], frozenset[str]]) -> Callable[[int], bool]:
     """Whether code i's qualifiers say the query's words, no more and no less (as :func:`prefer_exact`)."""
     return lambda i: _covers(query, qualifiers(i)) and _covers(qualifiers(i), query)
