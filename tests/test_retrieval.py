@@ -105,6 +105,8 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("migraine headaches", "migraine"),  # G43, not R51 "Headache"
     ("CLL in relapse", "chronic lymphocytic leukemia in relapse"),
     ("all types of leukemia", "all types of leukemia"),  # "ALL" only in capitals
+    ("borderline tumour of ovary", "neoplasm of uncertain behavior of ovary"),  # D39.1, not D27 "Benign ..."
+    ("borderline personality disorder", "borderline personality disorder"),
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
