@@ -437,6 +437,15 @@ def test_bm25_finds_a_noun_in_ia_by_its_adjective_in_ic(tmp_path_factory: pytest
     assert "malar" in index._vocab and "malaria" in index._vocab and "malaria" not in index._forms
 
 
+
+def test_bm25_finds_a_plural_in_oses_by_its_adjective(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"mycotic infections" finds B36 "Other superficial mycoses": the stemmer makes "mycos" of "mycoses",
+    "mycosi" of "mycosis" and "mycot" of "mycotic"."""
+    index = real_index(tmp_path_factory, "mycoses", ("B36", "H16.06"))
+    assert "mycot" in index._forms["mycos"]
+    assert index.document_scores("mycotic")[index.position["B36"]] > 0
+
+
 def test_a_number_in_digits_is_its_roman_numeral(tmp_path_factory: pytest.TempPathFactory) -> None:
     """"class 4" is K08.104's "class IV" (and "stage IV" a pressure ulcer's "stage 4"), in BM25 and in
     steering; other numbers stay apart."""

@@ -363,13 +363,16 @@ class LexicalIndex:
         from .steering import ROMAN, _osis_otic
 
         found: dict[str, set[str]] = {}
+        words = self.word_counts
         pairs = [(self._stem(adjective), self._stem(noun)) for adjective, noun in load_word_forms()]
         # and a noun in "-osis" / "-asis" with its adjective in "-otic" / "-atic", both in the index
         pairs += [(t[:-2] + "t", t) for t in self._vocab if _osis_otic(t, t[:-2] + "t") and t[:-2] + "t" in self._vocab]
+        # and the plural's stem ("mycos" of "mycoses") with the same adjective, where the text has the plural
+        pairs += [(t[:-1] + "t", t) for t in self._vocab
+                  if t.endswith("os") and t + "es" in words and t[:-1] + "t" in self._vocab]
         # and a noun in "-ia" with its adjective in "-ic": the stemmer keeps "eosinophilia" whole and makes
         # "eosinophil" of "eosinophilic". The text must use the "-ic" word itself, else the shorter stem is
         # another word's ("malaria": "malar", of the cheek; "vaccinia": "vaccine").
-        words = self.word_counts
         pairs += [(t[:-2], t) for t in self._vocab
                   if len(t) >= 6 and t.endswith("ia") and t[:-2] in self._vocab and t[:-2] + "ic" in words]
         # and a number in digits and in Roman numerals, both in the index ("class 4": K08.104's "class IV")
