@@ -355,11 +355,12 @@ class LexicalIndex:
 
     @functools.cached_property
     def _forms(self) -> dict[str, tuple[str, ...]]:
-        """Stem -> the stems of its other word forms: venous: vein, from :data:`WORD_FORMS_PATH`; a noun
-        in "-osis" / "-asis" and its adjective in "-otic" / "-atic" where the index has both (psychosis:
-        psychotic, psoriasis: psoriatic, metastasis: metastatic); and a noun in "-ia" and its adjective in
-        "-ic" where the indexed text uses both (eosinophilia: eosinophilic, ischemia: ischemic). Steering reads
-        each pair as one word too (steering._same_word)."""
+        """Stem -> the stems of its other word forms: venous: vein, from :data:`WORD_FORMS_PATH`; a noun in
+        "-osis" / "-asis" (or a plural in "-oses") and its adjective in "-otic" / "-atic" where the index has
+        both (psychosis: psychotic, psoriasis: psoriatic, metastasis: metastatic, mycoses: mycotic); a noun in
+        "-ia" and its adjective in "-ic" where the indexed text uses both (eosinophilia: eosinophilic,
+        ischemia: ischemic); a number in digits and in Roman numerals (4: IV). Steering reads the pairs but
+        the plural's as one word too (steering._same_word)."""
         from .steering import ROMAN, _osis_otic
 
         found: dict[str, set[str]] = {}
