@@ -1888,6 +1888,17 @@ def test_a_query_naming_two_children_is_answered_by_their_header(tmp_path_factor
         return d51.codes[out[0]]
 
     assert climbed(synonyms=True) == "D51" and climbed(synonyms=False) == "D51.8"
+    # a transport accident is a traffic one unless the query says: "driver or passenger" names V71.5 and V71.6
+    v71 = real_index(tmp_path_factory, "alternative-traffic", ("V71",))
+
+    def v71_answer(query: str) -> str:
+        out = prefer_header([v71.position["V71.5"]], frozenset(v71.tokens(fold(query))), v71.title_words,
+                            v71.parent, lambda i: False, lambda i: False, parse_intent(query), v71.variants,
+                            alternatives=says_alternatives(query))
+        return v71.codes[out[0]]
+
+    assert v71_answer("bus driver or passenger injured in collision with pedal cycle") == "V71"
+    assert v71_answer("bus driver injured in collision with pedal cycle") == "V71.5"
     assert says_alternatives("psoriasis vulgaris and other psoriasis") and not says_alternatives("ortho visit")
     assert not says_alternatives("toxic effect of hydrogen sulfide, undetermined whether accidental or intentional")
 

@@ -479,6 +479,13 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     return _lead(ranked, window, pick)
 
 
+#: "... in traffic accident": the default of a vehicle accident whose record does not say where it happened
+#: (the transport accident definitions: one is assumed to have occurred on the public highway unless another
+#: place is specified), which names no alternative: V71.5 "Driver of bus injured in collision with pedal
+#: cycle in traffic accident" is named by "driver".
+_TRAFFIC_WORDS = frozenset({"traffic", "accid", "accident"})
+
+
 def _names_alternatives(up: int, query: frozenset[str], words: Callable[[int], frozenset[str]],
                         parent: Callable[[int], int | None], end: Callable[[int], int],
                         synonyms: Callable[[int], Sequence[frozenset[str]]] | None = None) -> bool:
@@ -492,6 +499,8 @@ def _names_alternatives(up: int, query: frozenset[str], words: Callable[[int], f
         if parent(child) == up:
             for option in (words(child), *(synonyms(child) if synonyms else ())):
                 added = option - words(up)
+                if "traffic" in added and not any(_same_word(q, "traffic") for q in query):
+                    added = added - _TRAFFIC_WORDS  # ICD-10-CM's default, unless the query says where
                 if added and all(any(_same_word(q, w) for q in query) for w in added):
                     said.add(child)
                     break
