@@ -107,6 +107,7 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("all types of leukemia", "all types of leukemia"),  # "ALL" only in capitals
     ("borderline tumour of ovary", "neoplasm of uncertain behavior of ovary"),  # D39.1, not D27 "Benign ..."
     ("borderline personality disorder", "borderline personality disorder"),
+    ("post polio syndrome", "postpolio syndrome"),  # G14, not "post poliomyelitis" (A80)
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
