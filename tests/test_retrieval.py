@@ -1438,8 +1438,11 @@ def test_something_stuck_in_a_body_part_is_a_foreign_body(text: str, read: str) 
     ("left hemiparesis after stroke", "left non-dominant hemiparesis after stroke"),
     ("right hemiplegia", "right dominant hemiplegia"),
     ("hemiplegia affecting left nondominant side", "hemiplegia affecting left nondominant side"),
-    # no stroke said: a weakness is a symptom, its words stay
+    # no stroke said: a weakness is a symptom, a paralysis of one side still hemiplegia
     ("left-sided weakness", "left-sided weakness"),
+    ("weakness of left side", "left-sided weakness"),  # R53.1, not R10.A2 "Flank pain, left side"
+    ("paralysis of one side of the body", "hemiplegia"),
+    ("paralysis of the right side", "hemiplegia affecting right dominant side"),
 ])
 def test_one_side_weakness_after_a_stroke_is_hemiparesis_of_the_default_dominance(text: str, read: str) -> None:
     """ICD-10-CM's guideline I.C.6.a: a paralysis of the right side is of the dominant side, of the left

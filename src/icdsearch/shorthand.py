@@ -243,16 +243,19 @@ def one_side_reading(text: str) -> str:
     """Weakness or paralysis of one side after a stroke as ICD-10-CM names it: "left-sided weakness after a
     stroke" -> "hemiparesis affecting left side after a stroke", "weakness or paralysis of right non-dominant
     side after a stroke" -> "hemiplegia and hemiparesis affecting right non-dominant side after a stroke"
-    (I69.353, not I69.363 "Other paralytic syndrome ..."). Without a stroke named the words stay: a weakness
-    a record does not call hemiparesis is a symptom (R53.1)."""
-    if not _STROKE.search(text):
-        return text
+    (I69.353, not I69.363 "Other paralytic syndrome ..."). Without a stroke named, a paralysis of one side is
+    still hemiplegia ("paralysis of one side of the body": G81.9-), but a weakness that a record does not call
+    hemiparesis is a symptom: "weakness of left side" -> "left-sided weakness" (R53.1 "Weakness", not R10.A2
+    "Flank pain, left side")."""
+    stroke = bool(_STROKE.search(text))
 
     def word(match: re.Match[str]) -> str:
         what = (match.group("what1") or match.group("what2")).lower()
+        side = (match.group("side1") or match.group("side2")).lower()
+        if not stroke and (what == "weakness" or match.group("both")):
+            return match.group(0) if side == "one" else f"{side}-sided weakness"
         named = "hemiplegia and hemiparesis" if match.group("both") else (
             "hemiparesis" if what == "weakness" else "hemiplegia")
-        side = (match.group("side1") or match.group("side2")).lower()
         where = "" if side == "one" else f" affecting {side} {(match.group('dominance') or '').lower()}side"
         return named + where
 
