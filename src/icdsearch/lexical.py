@@ -63,12 +63,9 @@ WORD_FORMS_PATH = Path(__file__).parent / "data" / "word_forms.csv"
 @functools.lru_cache(maxsize=1)
 def load_word_forms() -> tuple[tuple[str, str], ...]:
     """(adjective, noun) rows of data/word_forms.csv; lines starting with # are comments."""
-    rows = []
-    for line in WORD_FORMS_PATH.read_text(encoding="utf-8").splitlines()[1:]:
-        if line.strip() and not line.startswith("#"):
-            adjective, noun = (w.strip().lower() for w in line.split(","))
-            rows.append((adjective, noun))
-    return tuple(rows)
+    from .files import read_pairs
+
+    return read_pairs(WORD_FORMS_PATH)
 
 
 def lexical_text(synonym: Synonym) -> str:

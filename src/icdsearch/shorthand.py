@@ -307,12 +307,9 @@ def foreign_body_reading(text: str) -> str:
 @functools.lru_cache(maxsize=1)
 def load_inflammations(path: str | Path = INFLAMMATIONS_PATH) -> tuple[tuple[str, str], ...]:
     """(site, inflammation) rows of data/inflammations.csv ("pancreas", "pancreatitis"); # lines are comments."""
-    rows = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines()[1:]:
-        if line.strip() and not line.startswith("#"):
-            site, word = (w.strip().lower() for w in line.split(","))
-            rows.append((site, word))
-    return tuple(rows)
+    from .files import read_pairs
+
+    return read_pairs(Path(path))
 
 
 @functools.lru_cache(maxsize=1)
