@@ -108,6 +108,9 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("borderline tumour of ovary", "neoplasm of uncertain behavior of ovary"),  # D39.1, not D27 "Benign ..."
     ("borderline personality disorder", "borderline personality disorder"),
     ("post polio syndrome", "postpolio syndrome"),  # G14, not "post poliomyelitis" (A80)
+    ("corneal argyrosis, left eye", "corneal argentous deposit, left eye"),  # H18.022 "Argentous corneal deposits"
+    ("conjunctival argyrosis", "conjunctival argyrosis"),  # H11.13's inclusion term keeps its word
+    ("calcific bursitis of the right knee", "calcium deposit in bursa of the right knee"),  # M71.461
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
