@@ -1977,6 +1977,32 @@ def test_a_query_that_says_other_is_answered_by_a_code_that_says_it(tmp_path_fac
     assert first("other emotional disorders with onset in childhood", [index.position["F93.8"], *at]) == "F93.8"
 
 
+def test_a_residual_other_code_the_query_does_not_ask_for_gives_way_to_the_header_it_is_named_after(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """H49.889 "Other paralytic strabismus, unspecified eye" is ICD-10-CM's residual code of H49 "Paralytic
+    strabismus": a query that says no "other" ("paralytic cross-eye") is answered by H49, wherever it ranks.
+    A query that says "other", a word of an inclusion term on the way (H49.88 "External ophthalmoplegia
+    NOS"), or a side the residual code fits better keeps it."""
+    index = real_index(tmp_path_factory, "residual", ("H49",))
+    assert index.codes[index.residual_header(index.position["H49.889"])] == "H49"
+    assert index.residual_header(index.position["H49.9"]) is None  # no "Other"
+    assert index.residual_header(index.position["H49.811"]) is None  # "Kearns-Sayre syndrome, right eye"
+
+    def answer(query: str, ranked: list[str], residual: bool = True) -> str:
+        at = [index.position[c] for c in ranked]
+        out = prefer_header(at, frozenset(index.tokens(fold(query))), index.title_words, index.parent,
+                            lambda i: False, lambda i: False, parse_intent(query), index.variants,
+                            synonyms=index.wording_qualifiers,
+                            residual=index.residual_header if residual else None)
+        return index.codes[out[0]]
+
+    assert answer("paralytic cross-eye", ["H49.889", "H49.881"]) == "H49"  # H49 not ranked
+    assert answer("paralytic cross-eye", ["H49.889", "H49.881"], residual=False) == "H49.889"
+    assert answer("other paralytic strabismus", ["H49.889", "H49.881"]) == "H49.889"
+    assert answer("external ophthalmoplegia", ["H49.889", "H49.881"]) == "H49.889"
+    assert answer("paralytic strabismus, left eye", ["H49.882", "H49.889"]) == "H49.882"
+
+
 def test_prefer_header_takes_only_headers_within_its_window(climbs: LexicalIndex) -> None:
     assert _header(climbs, "family history of cancer", ["Z80.9", "R07.9", "Z80"], window=2) == ["Z80.9", "R07.9", "Z80"]
     assert _header(climbs, "family history of cancer", ["Z80.9", "R07.9", "Z80"], window=3) == ["Z80", "Z80.9", "R07.9"]

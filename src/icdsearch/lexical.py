@@ -168,6 +168,7 @@ class LexicalIndex:
     _said: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
     _title_words: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
     _plurals: dict[int, frozenset[str]] = field(default_factory=dict, repr=False)
+    _residual: dict[int, int | None] = field(default_factory=dict, repr=False)
     _wording_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
                                                                                               repr=False)
     _title_qualifiers: dict[tuple[int, frozenset[str]], tuple[frozenset[str], ...]] = field(default_factory=dict,
@@ -241,6 +242,23 @@ class LexicalIndex:
 
             found = self._plurals[index] = plurals(self.descriptions[index], self.word_counts)
         return found
+
+    def residual_header(self, index: int) -> int | None:
+        """The ancestor of code ``index`` titled what its description says without its leading "Other", side
+        and encounter apart (steering.residual_core): H49 "Paralytic strabismus" for H49.889 "Other paralytic
+        strabismus, unspecified eye"; None where there is none."""
+        if index not in self._residual:
+            from .steering import residual_core
+
+            found, core = None, residual_core(self.descriptions[index])
+            if core is not None:
+                up = self.parent(index)
+                while up is not None and found is None:
+                    if residual_core(self.descriptions[up], other=False) == core:
+                        found = up
+                    up = self.parent(up)
+            self._residual[index] = found
+        return self._residual[index]
 
     def title_words(self, index: int) -> frozenset[str]:
         """Every token of code ``index``'s description (accents off), "unspecified" and the encounter too."""

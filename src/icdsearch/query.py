@@ -533,7 +533,8 @@ class Retriever:
                                             self.lexical.parent, says_exactly(words, qualifiers),
                                             says_exactly_any(words, lambda i: self.lexical.title_qualifiers(i, named)),
                                             intent, self.lexical.variants, alternatives=says_alternatives(text),
-                                            plural=plural, synonyms=self.lexical.wording_qualifiers)
+                                            plural=plural, synonyms=self.lexical.wording_qualifiers,
+                                            residual=self.lexical.residual_header)
                     indices = prefer_specific(indices, self.lexical.all_words(worded), self.lexical.title_words,
                                               lambda i: self.lexical.qualifiers(i, named),
                                               lambda i: bool(self.lexical.billable[i]),

@@ -383,6 +383,19 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     return _lead(ranked, window, pick)
 
 
+_SIDE_MARK = re.compile(r",?\s*\*[^,]*")
+
+
+def residual_core(description: str, other: bool = True) -> str | None:
+    """A description's text without side and encounter, lower case; with ``other``, only that of ICD-10-CM's
+    residual code "Other X" (its "X"), else None: "Other paralytic strabismus, unspecified eye" ->
+    "paralytic strabismus"."""
+    core = _SIDE_MARK.sub("", variant_key(description)[0]).strip(" ,")
+    if not other:
+        return core
+    return core[len("other "):] if core.startswith("other ") else None
+
+
 def _lead(ranked: Sequence[int], window: int, pick: Callable[[int, set[int]], int]) -> list[int]:
     """Each of the first ``window`` codes in turn, unless already placed, preceded by ``pick(index, placed)``
     (an unplaced code) when that is another code; past the window the rest keep their order."""
@@ -405,7 +418,8 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
                   exact_title: Callable[[int], bool], intent: Intent, table: VariantTable,
                   window: int = GENERAL_WINDOW, alternatives: bool = False,
                   plural: Callable[[int, int], bool] | None = None,
-                  synonyms: Callable[[int], Sequence[frozenset[str]]] | None = None) -> list[int]:
+                  synonyms: Callable[[int], Sequence[frozenset[str]]] | None = None,
+                  residual: Callable[[int], int | None] | None = None) -> list[int]:
     """Reorder code indices so that, among the first ``window``, a code is preceded by its header (also
     among them) when the query says none of the words the code adds to it: "family history of cancer" is
     Z80 "Family history of primary malignant neoplasm", not Z80.9 "..., unspecified"; "dislocated T8-T9
@@ -430,7 +444,11 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     header among the first ``window`` that says a word the query says in the plural, where the code says
     it in the singular or not at all, unless the header says "other" the query does not or the code's side
     or encounter fits better: "genital herpes infections" is A60 "Anogenital herpesviral [herpes simplex]
-    infections", not A60.9 "Anogenital herpesviral infection, unspecified"."""
+    infections", not A60.9 "Anogenital herpesviral infection, unspecified". With ``residual(i)`` (the header
+    that code i, ICD-10-CM's residual "Other X", is named after: LexicalIndex.residual_header), a first code
+    that says "other" the query does not climbs to that header wherever it ranks, unless the query says a
+    word of an inclusion term on the way or a side the code fits better: "paralytic cross-eye" is H49
+    "Paralytic strabismus", not H49.889 "Other paralytic strabismus, unspecified eye"."""
     shown = set(ranked[:window])
 
     def encounter_only(code: int, up: int) -> bool:
@@ -457,8 +475,25 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
             up = parent(up)
         return None
 
+    def residual_header(code: int, placed: set[int]) -> int | None:
+        """The header that ``code``, ICD-10-CM's "Other X", is named after ("X"), wherever it ranks, when the
+        query says no "other", nor a word of the inclusion terms of ``code`` or of the codes between them,
+        and ``code`` fits its side or encounter no better."""
+        up = residual(code) if residual is not None and "other" not in query else None
+        if up is None or up in placed or fits_better(code, up):
+            return None
+        between = code
+        while between != up:
+            for option in synonyms(between) if synonyms else ():
+                if any(_same_word(q, w) for q in query for w in option - words(up)):
+                    return None
+            between = parent(between)  # type: ignore[assignment]
+        return up
+
     def pick(index: int, placed: set[int]) -> int:
         chosen = index
+        if (header := residual_header(index, placed)) is not None:
+            chosen = header
         while (up := parent(chosen)) is not None and up not in placed:
             if alternatives and names_alternatives(up):
                 chosen = up  # the header of the alternatives the query names, wherever it ranks
