@@ -445,7 +445,7 @@ def prefer_header(ranked: Sequence[int], query: frozenset[str], words: Callable[
     it in the singular or not at all, unless the header says "other" the query does not or the code's side
     or encounter fits better: "genital herpes infections" is A60 "Anogenital herpesviral [herpes simplex]
     infections", not A60.9 "Anogenital herpesviral infection, unspecified". With ``residual(i)`` (the header
-    that code i, ICD-10-CM's residual "Other X", is named after: LexicalIndex.residual_header), a first code
+    that code i, ICD-10-CM's residual "Other X", is named after: LexicalIndex.residual_header), a code
     that says "other" the query does not climbs to that header wherever it ranks, unless the query says a
     word of an inclusion term on the way or a side the code fits better: "paralytic cross-eye" is H49
     "Paralytic strabismus", not H49.889 "Other paralytic strabismus, unspecified eye"."""
