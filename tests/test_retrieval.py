@@ -31,7 +31,7 @@ from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, defa
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
-                                population_intent, prefer_unrestricted, prefer_general, prefer_header, prefer_history,
+                                population_intent, prefer_unrestricted, says_nec, prefer_general, prefer_header, prefer_history,
                                 prefer_specific, prefer_consistent, prefer_other, contradicts, plain_words, qualifier_text, says_exactly,
                                 says_alternatives, says_exactly_any, says_plural, plurals, steer,
                                 variant_key, wordings)
@@ -1975,6 +1975,21 @@ def test_a_query_that_says_other_is_answered_by_a_code_that_says_it(tmp_path_fac
     assert first("other emotional disorders with onset in childhood", at) == "F98"
     assert first("emotional disorders with onset in childhood", at) == "F93"
     assert first("other emotional disorders with onset in childhood", [index.position["F93.8"], *at]) == "F93.8"
+
+    # "NEC" is ICD-10-CM's "other specified" (guideline I.A.9.a): a residual code, "other" or "not elsewhere
+    # classified", answers it even where the query does not say "other"
+    index = real_index(tmp_path_factory, "nec", ("M31", "J82"))
+    assert says_nec("stiff right hip NEC") and says_nec("vasculopathies not classified above")
+    assert not says_nec("necrotizing vasculopathy") and not says_nec("classified as severe")
+
+    def nec(query: str, ranked: list[str]) -> str:
+        at = [index.position[c] for c in ranked]
+        return index.codes[prefer_other(at, index.all_words(query), index.title_words, nec=says_nec(query))[0]]
+
+    assert nec("necrotizing vasculopathies not classified above", ["M31.9", "M31"]) == "M31"
+    assert nec("necrotizing vasculopathies", ["M31.9", "M31"]) == "M31.9"
+    assert nec("pulmonary eosinophilia NEC", ["J82", "J82.8"]) == "J82"  # J82 says "not elsewhere classified"
+    assert nec("pulmonary eosinophilia NEC", ["J82.83", "J82"]) == "J82"
 
 
 def test_a_residual_other_code_the_query_does_not_ask_for_gives_way_to_the_header_it_is_named_after(

@@ -447,6 +447,7 @@ class Retriever:
             says_exactly,
             says_plural,
             says_exactly_any,
+            says_nec,
             steer,
         )
 
@@ -526,7 +527,8 @@ class Retriever:
                 indices = prefer_consistent(indices, plain_words(text),
                                             lambda i: plain_words(self.lexical.descriptions[i]),
                                             code=codes.__getitem__)
-                indices = prefer_other(indices, self.lexical.all_words(worded), self.lexical.title_words)
+                indices = prefer_other(indices, self.lexical.all_words(worded), self.lexical.title_words,
+                                       nec=says_nec(text))
                 if not billable_only:  # among all codes, a header that the query says all of
                     plural = says_plural(plurals(text, self.lexical.word_counts), self.lexical.plurals)
                     indices = prefer_header(indices, self.lexical.all_words(worded), self.lexical.title_words,

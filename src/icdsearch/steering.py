@@ -777,14 +777,30 @@ def prefer_consistent(ranked: Sequence[int], query: frozenset[str], words: Calla
     return _lead(ranked, window, pick)
 
 
+#: ICD-10-CM's "not elsewhere classified" in a query's words: the residual "other (specified)" codes
+#: (guideline I.A.9.a: NEC "represents other specified").
+_NEC = re.compile(r"\b(?:NEC|not (?:elsewhere classified|classified (?:elsewhere|above)))\b", re.IGNORECASE)
+
+
+def says_nec(text: str) -> bool:
+    """Whether a query says "NEC" / "not elsewhere classified" (:data:`_NEC`)."""
+    return bool(_NEC.search(text))
+
+
 def prefer_other(ranked: Sequence[int], query: frozenset[str], words: Callable[[int], frozenset[str]],
-                 window: int = GENERAL_WINDOW // 2) -> list[int]:
+                 window: int = GENERAL_WINDOW // 2, nec: bool = False) -> list[int]:
     """A query that says "other" names ICD-10-CM's residual code of a group, which says "other": a first answer
     that does not say it gives way to the best-ranked code among the first ``window`` that does and says every
     query word the first answer says. "other emotional disorders with onset in childhood" is F98 "Other
     behavioral and emotional disorders with onset usually occurring in childhood and adolescence", not F93
-    "Emotional disorders with onset specific to childhood". ``words(i)``: every token of code i's description."""
-    if not ranked or "other" not in query or "other" in words(ranked[0]):
+    "Emotional disorders with onset specific to childhood". ``words(i)``: every token of code i's description.
+    With ``nec`` (the query says "NEC": :func:`says_nec`) a code that says "not elsewhere classified" is
+    residual too, and the query asks for one even without "other": "necrotizing vasculopathies not classified
+    above" is M31 "Other necrotizing vasculopathies", not M31.9 "Necrotizing vasculopathy, unspecified"."""
+    def residual(i: int) -> bool:
+        return "other" in words(i) or (nec and any(_same_word(w, "elsewhere") for w in words(i)))
+
+    if not ranked or not ("other" in query or nec) or residual(ranked[0]):
         return list(ranked)
 
     def said(i: int) -> frozenset[str]:
@@ -793,7 +809,7 @@ def prefer_other(ranked: Sequence[int], query: frozenset[str], words: Callable[[
     first = said(ranked[0])
     for place in range(1, min(window, len(ranked))):
         rival = ranked[place]
-        if "other" in words(rival) and first <= said(rival):
+        if residual(rival) and first <= said(rival):
             return [rival, *ranked[:place], *ranked[place + 1:]]
     return list(ranked)
 
