@@ -111,6 +111,10 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("corneal argyrosis, left eye", "corneal argentous deposit, left eye"),  # H18.022 "Argentous corneal deposits"
     ("conjunctival argyrosis", "conjunctival argyrosis"),  # H11.13's inclusion term keeps its word
     ("calcific bursitis of the right knee", "calcium deposit in bursa of the right knee"),  # M71.461
+    ("partial rotator cuff tear, right", "incomplete rotator cuff tear, right"),  # M75.111
+    ("full-thickness burn of thigh", "third degree burn of thigh"),  # not "full-thickness tear"
+    ("shared delusional disorder", "shared psychotic disorder"),  # F24, ICD-10's "Induced delusional disorder"
+    ("wasting syndrome due to cancer", "cachexia due to cancer"),  # E88.A's "Cachexia due to underlying condition"
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
