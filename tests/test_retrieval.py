@@ -1370,16 +1370,21 @@ def test_a_pregnancys_weeks_name_its_trimester(text: str, read: str) -> None:
 
 
 @pytest.mark.parametrize("text, read", [
-    ("bathroom at home", "bathroom at residence"),  # Y92.002, not Y92.121 "Bathroom in nursing home"
-    ("garden of private home", "garden of private residence"),
-    ("home bathroom", "residence bathroom"),
-    ("private home as the place of occurrence", "private residence as the place of occurrence"),
+    # Y92.002 "Bathroom of unspecified non-institutional (private) residence ...", not Y92.121 "Bathroom in
+    # nursing home" nor Y92.031 "Bathroom in apartment ..." (which asks "apartment" as much as Y92.002 would
+    # ask "non-institutional" of a plain "residence")
+    ("bathroom at home", "bathroom at non-institutional residence"),
+    ("garden of private home", "garden of private non-institutional residence"),
+    ("home bathroom", "non-institutional residence bathroom"),
+    ("private home as the place of occurrence", "private non-institutional residence as the place of occurrence"),
+    ("injured at home", "injured at non-institutional residence"),  # Y92.009, not V97.31 "Hit by object ..."
     # another kind of home, a home that is not the place, or no place named: left alone
     ("bathroom in nursing home", "bathroom in nursing home"),
     ("kitchen of mobile home", "kitchen of mobile home"),
     ("bathroom of children's home", "bathroom of children's home"),
     ("at-home childcare provider in the kitchen", "at-home childcare provider in the kitchen"),
     ("needs assistance at home", "needs assistance at home"),
+    ("accident at home", "accident at home"),  # "accident" alone reads as a transport accident
     ("homeless, sleeping in a garage", "homeless, sleeping in a garage"),
 ])
 def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -> None:

@@ -346,18 +346,20 @@ _HOME = re.compile(r"(?<!-)\b(?<!nursing )(?<!mobile )(?<!children's )(?<!childr
                    re.IGNORECASE)
 #: Where a home is the place of an injury: a part of it that Y92.0- names, a private home, or the phrase itself.
 _PLACE = re.compile(r"\b(?:kitchen|dining room|bathroom|bedroom|garden|yard|backyard|driveway|garage|swimming pool|"
-                    r"private home|place (?:of occurrence|where))\b", re.IGNORECASE)
+                    r"private home|place (?:of occurrence|where)|injur(?:y|ed) (?:at|in) home)\b",
+                    re.IGNORECASE)
 
 
 def home_reading(text: str) -> str:
     """A home as ICD-10-CM names the place of an injury: Y92.009's inclusion term is "Home as the place of
     occurrence of the external cause", its title "Unspecified place in unspecified non-institutional (private)
-    residence", and Y92.00- titles every part of a home of no named kind by "residence". "bathroom at home"
-    -> "bathroom at residence" (Y92.002), not Y92.121 "Bathroom in nursing home"; "garden of private home" is
-    Y92.007, not Y92.017 "... in single-family (private) house". Only where the text names the place (a room,
-    yard or driveway, a private home, "place of occurrence"): "needs assistance at home" keeps its words
-    (Z74.2 "Need for assistance at home ...")."""
-    return _HOME.sub("residence", text) if _PLACE.search(text) else text
+    residence", and Y92.00- titles every part of a home of no named kind by "non-institutional residence".
+    "bathroom at home" -> "bathroom at non-institutional residence" (Y92.002), not Y92.121 "Bathroom in nursing
+    home" nor Y92.031 "Bathroom in apartment"; "garden of private home" is Y92.007, not Y92.017 "... in
+    single-family (private) house". Only where the text names the place (a room, yard or driveway, a private
+    home, "place of occurrence", an injury at home): "needs assistance at home" keeps its words (Z74.2 "Need
+    for assistance at home ...")."""
+    return _HOME.sub("non-institutional residence", text) if _PLACE.search(text) else text
 
 
 def read_as_icd(text: str) -> str:
