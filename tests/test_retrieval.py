@@ -114,6 +114,8 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("partial rotator cuff tear, right", "incomplete rotator cuff tear, right"),  # M75.111
     ("full-thickness burn of thigh", "third degree burn of thigh"),  # not "full-thickness tear"
     ("shared delusional disorder", "shared psychotic disorder"),  # F24, ICD-10's "Induced delusional disorder"
+    ("superficial fungal disease", "superficial mycosis"),  # B36.9
+    ("buttonhole finger deformity, left", "boutonniere deformity, left"),  # M20.022, not "deformity deformity"
     ("wasting syndrome due to cancer", "cachexia due to malignant neoplasm"),  # E88.A's "Cachexia due to underlying condition"
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
