@@ -479,6 +479,17 @@ def test_lymphocytic_is_lymphoid(tmp_path_factory: pytest.TempPathFactory) -> No
     assert _general(index, "lymphocytic leukemia", ["C91.1", "C91.9"])[0] == "C91.9"
 
 
+def test_tubal_is_the_fallopian_tube(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"ovarian and tubal atrophy" says all of N83.33- "Acquired atrophy of ovary and fallopian tube", where
+    N83.31- "Acquired atrophy of ovary" says less of it: N83.331 keeps its place (it asks nothing unsaid)."""
+    from icdsearch.steering import _same_word
+
+    index = real_index(tmp_path_factory, "tubal", ("N83.3",))
+    assert _same_word("tubal", "fallopian") and _same_word("tube", "tubal") and not _same_word("tubal", "ovari")
+    assert _general(index, "acquired right ovarian and tubal atrophy", ["N83.331", "N83.311"])[0] == "N83.331"
+    assert _general(index, "acquired right ovarian atrophy", ["N83.331", "N83.311"])[0] == "N83.311"
+
+
 def test_a_tumor_is_a_neoplasm(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A query's "tumor" is written "neoplasm" (data/abbreviations.csv); C7A.022 "Malignant carcinoid tumor
     of the ascending colon" still says exactly "malignant carcinoid neoplasm of ascending colon", which

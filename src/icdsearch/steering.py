@@ -1201,9 +1201,11 @@ def _covers(words: frozenset[str], other: frozenset[str]) -> bool:
 #: amputation" is; a "tumor" is a "neoplasm" (its Table of Neoplasms; data/abbreviations.csv writes a
 #: query's "tumor" as "neoplasm", which C7A.022 "Malignant carcinoid tumor of the ascending colon" says).
 #: "Lymphocytic" is "lymphoid" (the index: "Leukemia, lymphocytic - see Leukemia, lymphoid"): "lymphocytic
-#: leukemia" is C91 "Lymphoid leukemia", not C91.1 "Chronic lymphocytic leukemia of B-cell type".
+#: leukemia" is C91 "Lymphoid leukemia", not C91.1 "Chronic lymphocytic leukemia of B-cell type". "Tubal"
+#: is the fallopian tube's adjective ("ovarian and tubal atrophy" is N83.33-, not N83.31- "... of ovary").
 _SAME_STEMS = frozenset({frozenset({"partial", "incomplet"}), frozenset({"tumor", "neoplasm"}),
-                         frozenset({"lymphocyt", "lymphoid"})})
+                         frozenset({"lymphocyt", "lymphoid"}), frozenset({"tubal", "fallopian"}),
+                         frozenset({"tubal", "tube"})})
 #: A number in digits and in Roman numerals, which ICD-10-CM writes either way ("class IV" edentulism,
 #: "stage 4" pressure ulcer, "type II" Salter-Harris fracture) and people write the other way.
 ROMAN = {"2": "ii", "3": "iii", "4": "iv"}
