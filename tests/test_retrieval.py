@@ -27,7 +27,7 @@ from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, defa
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
                                  substance_use_reading, trimester_reading, home_reading, inflammation_reading,
                                  load_inflammations, foreign_body_reading, one_side_reading, dominance_reading,
-                                 limb_face_reading)
+                                 limb_face_reading, object_strike_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1402,6 +1402,22 @@ def test_a_pregnancys_weeks_name_its_trimester(text: str, read: str) -> None:
 ])
 def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -> None:
     assert home_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("hit by or walking into another object", "struck by or striking against another object"),
+    ("bumped into or hit by other objects", "striking against or struck by other objects"),
+    ("collision with other objects", "striking against or struck by other objects"),  # W22, not V81.3
+    ("hitting or being hit by other objects", "striking against or struck by other objects"),
+    ("was hit by an object, head injury", "struck by an object, head injury"),
+    # no object named: left alone
+    ("hit by a car", "hit by a car"),
+    ("walked into a wall", "walked into a wall"),  # W22.01 "Walked into wall"
+    ("hitting head on an object", "hitting head on an object"),
+    ("collision with bus", "collision with bus"),
+])
+def test_meeting_an_object_is_striking_against_or_struck_by_it(text: str, read: str) -> None:
+    assert object_strike_reading(text) == read
 
 
 @pytest.mark.parametrize("text, read", [

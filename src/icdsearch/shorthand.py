@@ -304,6 +304,35 @@ def foreign_body_reading(text: str) -> str:
     return _STUCK.sub("foreign body in ", text)
 
 
+#: How a person meets an object, in ICD-10-CM's words (W22 "Striking against or struck by other objects"):
+#: hit by it is struck by it, walking or bumping into it is striking against it, a collision with it either.
+_OBJECT_VERBS = (
+    (r"(?:(?:was|got|being|been) )?(?:hit|struck) by", "struck by"),
+    (r"(?:hitting|hit against|struck against|striking against|(?:walk|walked|walking|bump|bumped|bumping|ran|run|"
+     r"running) into)", "striking against"),
+    (r"(?:collision|collided|colliding) with", "striking against or struck by"),
+)
+_OBJECT_VERB = "|".join(f"(?:{pattern})" for pattern, _ in _OBJECT_VERBS)
+_OBJECT = re.compile(rf"\b((?:{_OBJECT_VERB})(?:,? or (?:{_OBJECT_VERB}))*) (?=(?:(?:a|an|the|another|other|some) )?"
+                     rf"objects?\b)", re.IGNORECASE)
+
+
+def object_strike_reading(text: str) -> str:
+    """Meeting an object as ICD-10-CM words it: "hit by or walking into another object" -> "struck by or
+    striking against another object" (W22, not W50.0 "Accidental hit or strike by another person");
+    "collision with other objects" -> "striking against or struck by other objects" (not V81.3, a railway
+    train's collision). Only before "object(s)": "hit by a car" and "walked into a wall" (W22.01 "Walked into
+    wall") keep their words."""
+    def read(match: re.Match[str]) -> str:
+        said = []
+        for verb in re.split(r",? or ", match.group(1)):
+            icd = next(words for pattern, words in _OBJECT_VERBS if re.fullmatch(pattern, verb, re.IGNORECASE))
+            said += [w for w in icd.split(" or ") if w not in said]
+        return " or ".join(said) + " "
+
+    return _OBJECT.sub(read, text)
+
+
 @functools.lru_cache(maxsize=1)
 def load_inflammations(path: str | Path = INFLAMMATIONS_PATH) -> tuple[tuple[str, str], ...]:
     """(site, inflammation) rows of data/inflammations.csv ("pancreas", "pancreatitis"); # lines are comments."""
@@ -369,11 +398,11 @@ def read_as_icd(text: str) -> str:
     injury (:func:`home_reading`), a substance in a use disorder (:func:`substance_use_reading`), an
     inflammation of a body part (:func:`inflammation_reading`), something stuck in one
     (:func:`foreign_body_reading`), one side's weakness after a stroke (:func:`one_side_reading`) and the
-    dominance of a paralysed side (:func:`dominance_reading`) and the front or back of a limb
-    (:func:`limb_face_reading`)."""
+    dominance of a paralysed side (:func:`dominance_reading`), the front or back of a limb
+    (:func:`limb_face_reading`) and meeting an object (:func:`object_strike_reading`)."""
     for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading,
                     substance_use_reading, inflammation_reading, foreign_body_reading, one_side_reading,
-                    dominance_reading, limb_face_reading):
+                    dominance_reading, limb_face_reading, object_strike_reading):
         text = reading(text)
     return text
 
