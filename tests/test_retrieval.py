@@ -27,7 +27,7 @@ from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, defa
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
                                  substance_use_reading, trimester_reading, home_reading, inflammation_reading,
                                  load_inflammations, foreign_body_reading, one_side_reading, dominance_reading,
-                                 limb_face_reading, object_strike_reading)
+                                 limb_face_reading, object_strike_reading, post_event_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1402,6 +1402,23 @@ def test_a_pregnancys_weeks_name_its_trimester(text: str, read: str) -> None:
 ])
 def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -> None:
     assert home_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("syndrome following polio", "postpolio syndrome"),  # G14, not B91 "Sequelae of poliomyelitis"
+    ("neuralgia after shingles", "postherpetic neuralgia"),
+    ("bleeding after sex", "postcoital bleeding"),  # N93.0, not N92.3 "Ovulation bleeding"
+    ("syndrome after deep vein thrombosis of left leg", "postthrombotic syndrome of left leg"),  # I87.0-
+    ("paralysis after a seizure", "postepileptic paralysis"),  # G83.84 "Todd's paralysis (postepileptic)"
+    ("lymphedema after mastectomy", "postmastectomy lymphedema"),  # I97.2, not I89.0
+    # ICD-10-CM's own "after" / "following", or no "post-" word for the event: left alone
+    ("osteopathy after polio", "osteopathy after polio"),  # M89.6 "Osteopathy after poliomyelitis"
+    ("urinary tract infection following delivery", "urinary tract infection following delivery"),  # O86.2-
+    ("weakness after a stroke", "weakness after a stroke"),
+    ("pain after fall", "pain after fall"),
+])
+def test_what_follows_an_event_is_named_by_its_post_adjective(text: str, read: str) -> None:
+    assert post_event_reading(text) == read
 
 
 @pytest.mark.parametrize("text, read", [

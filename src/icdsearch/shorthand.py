@@ -333,6 +333,51 @@ def object_strike_reading(text: str) -> str:
     return _OBJECT.sub(read, text)
 
 
+#: What follows an event in ICD-10-CM's words, a "post-" adjective: (adjective, the event as a query says it
+#: after data/abbreviations.csv's expansions). Only events whose "post-" word ICD-10-CM titles use.
+_POST_EVENTS = (
+    ("postpolio", r"poliomyelitis|polio"),
+    ("postherpetic", r"herpes zoster|zoster|shingles"),
+    ("postthrombotic", r"deep vein thrombosis|deep venous thrombosis|venous thrombosis|thrombosis|blood clots?"),
+    ("postpartum", r"childbirth|giving birth|birth|having a baby|pregnancy"),
+    ("posthemorrhagic", r"(?:acute )?blood loss|hemorrhage"),
+    ("postmenopausal", r"menopause"),
+    ("postcoital", r"sex|sexual intercourse|intercourse|coitus"),
+    ("postviral", r"viral infection|viral illness|virus|influenza"),
+    ("postepileptic", r"(?:epileptic )?seizures?|epilepsy"),
+    ("postconcussional", r"concussion"),
+    ("post-thoracotomy", r"thoracotomy"),
+    ("postmastectomy", r"mastectomy"),
+    ("postlaminectomy", r"laminectomy"),
+    ("postcholecystectomy", r"cholecystectomy|gallbladder removal|removal of gallbladder"),
+    ("postgastrectomy", r"gastrectomy"),
+    ("postencephalitic", r"encephalitis"),
+    ("post-traumatic", r"trauma|traumatic event"),
+)
+#: What ICD-10-CM names by such a "post-" adjective: a syndrome, a pain, ... ("postherpetic neuralgia",
+#: "postpartum depression", "postthrombotic syndrome"); not "osteopathy", which it says "after poliomyelitis"
+#: itself (M89.6), nor an infection "following delivery" (O86).
+_POST_HEADS = (r"syndromes?|neuralgia|pain|headaches?|depression|psychosis|anemia|bleeding|hemorrhage|fatigue|"
+               r"paralysis|lymphedema|encephalitis|neuropathy|polyneuropathy|myelitis|stress disorder|"
+               r"osteoarthritis|dementia|amnesia|parkinsonism")
+_POST = re.compile(rf"\b(?P<head>{_POST_HEADS}) (?:after|following) (?:(?:a|an|the|my|her|his|recent|previous) )?"
+                   rf"(?P<event>{'|'.join(f'(?:{events})' for _, events in _POST_EVENTS)})\b", re.IGNORECASE)
+
+
+def post_event_reading(text: str) -> str:
+    """What follows an event by ICD-10-CM's "post-" adjective: "syndrome after polio" -> "postpolio syndrome"
+    (G14, not M89.6 "Osteopathy after poliomyelitis"), "neuralgia after shingles" -> "postherpetic neuralgia",
+    "anemia after blood loss" -> "posthemorrhagic anemia" (D62), "bleeding after sex" -> "postcoital
+    bleeding" (N93.0), "lymphedema after mastectomy" -> "postmastectomy lymphedema" (I97.2). Only for what
+    ICD-10-CM names so (:data:`_POST_HEADS`): "osteopathy after polio" keeps its words."""
+    def read(match: re.Match[str]) -> str:
+        event = match.group("event")
+        word = next(w for w, events in _POST_EVENTS if re.fullmatch(events, event, re.IGNORECASE))
+        return f"{word} {match.group('head')}"
+
+    return _POST.sub(read, text)
+
+
 @functools.lru_cache(maxsize=1)
 def load_inflammations(path: str | Path = INFLAMMATIONS_PATH) -> tuple[tuple[str, str], ...]:
     """(site, inflammation) rows of data/inflammations.csv ("pancreas", "pancreatitis"); # lines are comments."""
@@ -399,10 +444,11 @@ def read_as_icd(text: str) -> str:
     inflammation of a body part (:func:`inflammation_reading`), something stuck in one
     (:func:`foreign_body_reading`), one side's weakness after a stroke (:func:`one_side_reading`) and the
     dominance of a paralysed side (:func:`dominance_reading`), the front or back of a limb
-    (:func:`limb_face_reading`) and meeting an object (:func:`object_strike_reading`)."""
+    (:func:`limb_face_reading`), meeting an object (:func:`object_strike_reading`) and what follows an
+    event (:func:`post_event_reading`)."""
     for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading,
                     substance_use_reading, inflammation_reading, foreign_body_reading, one_side_reading,
-                    dominance_reading, limb_face_reading, object_strike_reading):
+                    dominance_reading, limb_face_reading, object_strike_reading, post_event_reading):
         text = reading(text)
     return text
 
