@@ -116,7 +116,10 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("shared delusional disorder", "shared psychotic disorder"),  # F24, ICD-10's "Induced delusional disorder"
     ("superficial fungal disease", "superficial mycosis"),  # B36.9
     ("buttonhole finger deformity, left", "boutonniere deformity, left"),  # M20.022, not "deformity deformity"
-    ("wasting syndrome due to cancer", "cachexia due to malignant neoplasm"),  # E88.A's "Cachexia due to underlying condition"
+    ("wasting syndrome due to cancer", "cachexia due to malignant neoplasm"),
+    ("severe wasting", "severe cachexia"),  # R64
+    ("muscle wasting of left thigh", "muscle wasting of left thigh"),  # M62.552 keeps its word
+    ("pelvic muscle wasting", "pelvic muscle wasting"),  # N81.84  # E88.A's "Cachexia due to underlying condition"
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
