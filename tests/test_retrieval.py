@@ -119,7 +119,8 @@ def lexical(ankle_codes: CodeSet, tmp_path_factory: pytest.TempPathFactory) -> L
     ("wasting syndrome due to cancer", "cachexia due to malignant neoplasm"),
     ("severe wasting", "severe cachexia"),  # R64
     ("muscle wasting of left thigh", "muscle wasting of left thigh"),  # M62.552 keeps its word
-    ("pelvic muscle wasting", "pelvic muscle wasting"),  # N81.84  # E88.A's "Cachexia due to underlying condition"
+    ("pelvic muscle wasting", "pelvic muscle wasting"),  # N81.84
+    ("multiple drug use disorder", "polysubstance drug use disorder"),  # F19's inclusion term  # E88.A's "Cachexia due to underlying condition"
 ])
 def test_abbreviations_expand_to_icd_words(text: str, expanded: str) -> None:
     assert default_expander().expand(text) == expanded
