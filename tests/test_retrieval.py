@@ -637,6 +637,20 @@ def test_exact_descriptions_keep_apart_compound_and_letter_named_words(named: Le
     assert [named.codes[i] for i in prefer_exact(at, words, qualifiers)] == expected
 
 
+def test_a_title_that_says_exactly_the_query_goes_before_an_inclusion_term_that_does(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """"syphilis" is A53.9 "Syphilis, unspecified" (the index: "Syphilis A53.9"), not A52.3 "Neurosyphilis,
+    unspecified", whose inclusion term "Syphilis (late) of central nervous system NOS" reaches the synonym
+    documents as "Syphilis (late)" (CMS's XML keeps the rest of it apart). Without the titles, the better
+    ranked of the two exact codes stays first."""
+    index = real_index(tmp_path_factory, "syphilis", ("A52.3", "A53.9"))
+    at = [index.position[c] for c in ("A52.3", "A53.9")]
+    words = index.query_words("syphilis")
+    qualifiers = exact_wording_qualifiers(at, words, index.qualifiers, index.wording_qualifiers)
+    assert [index.codes[i] for i in prefer_exact(at, words, qualifiers)] == ["A52.3", "A53.9"]
+    assert [index.codes[i] for i in prefer_exact(at, words, qualifiers, title=index.qualifiers)] == ["A53.9", "A52.3"]
+
+
 def test_letter_named_words_are_one_token_for_steering_only(named: LexicalIndex) -> None:
     assert named.query_words("Vitamin A deficiency, unspecified") >= {"vitamin_a"}
     assert "vitamin" not in named.query_words("Vitamin A deficiency")

@@ -519,7 +519,7 @@ class Retriever:
                                                       lambda i: self.lexical.wording_qualifiers(i, named))
                 indices = prefer_history(indices, history_intent(text), self.lexical.descriptions.__getitem__)
                 indices = prefer_traumatic_fracture(indices, text, self.lexical.descriptions.__getitem__)
-                indices = prefer_exact(indices, words, qualifiers)
+                indices = prefer_exact(indices, words, qualifiers, title=lambda i: self.lexical.qualifiers(i, named))
                 indices = prefer_unrestricted(indices, population_intent(text), words, codes.__getitem__,
                                               self._wordings)
                 indices = prefer_general(indices, words, qualifiers, lambda i: codes[i][:3], self.lexical.variants,

@@ -1097,18 +1097,24 @@ def prefer_history(ranked: Sequence[int], intent: str, description: Callable[[in
 
 
 def prefer_exact(ranked: Sequence[int], query: frozenset[str], qualifiers: Callable[[int], frozenset[str]],
-                 window: int = GENERAL_WINDOW) -> list[int]:
+                 window: int = GENERAL_WINDOW, title: Callable[[int], frozenset[str]] | None = None) -> list[int]:
     """Codes among the first ``window`` whose description says exactly what the query says, no more and
     no less (less the words that ask nothing: "unspecified", a "without ..." clause, the encounter), come
     first, in their order: "depression" is F32.A "Depression, unspecified", not F34.1 "Dysthymic disorder"
     that an inclusion term ("Neurotic depression") ranked higher. Across categories, unlike
-    :func:`prefer_general`, because an exact description is what a coder looks for in the index."""
+    :func:`prefer_general`, because an exact description is what a coder looks for in the index. With
+    ``title`` (the qualifiers of a code's own description), a code whose title says exactly the query goes
+    before one that says it through another wording only: "syphilis" is A53.9 "Syphilis, unspecified", not
+    A52.3 "Neurosyphilis, unspecified", whose inclusion term reaches its synonym as "Syphilis (late)"."""
     if not query:
         return list(ranked)
     says = says_exactly(query, qualifiers)
     exact = [i for i in ranked[:window] if says(i)]
     if not exact:
         return list(ranked)
+    if title is not None:  # a title that says it before an inclusion term that does
+        titled = says_exactly(query, title)
+        exact = sorted(exact, key=lambda i: not titled(i))
     chosen = set(exact)
     return exact + [i for i in ranked if i not in chosen]
 
