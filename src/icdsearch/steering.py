@@ -383,6 +383,7 @@ def prefer_general(ranked: Sequence[int], query: frozenset[str], qualifiers: Cal
     return _lead(ranked, window, pick)
 
 
+#: A side phrase as :func:`variant_key` marks it in a group text ("*" and what the side qualifies).
 _SIDE_MARK = re.compile(r",?\s*\*[^,]*")
 
 
