@@ -367,9 +367,10 @@ _POST = re.compile(rf"\b(?P<head>{_POST_HEADS}) (?:after|following) (?:(?:a|an|t
 def post_event_reading(text: str) -> str:
     """What follows an event by ICD-10-CM's "post-" adjective: "syndrome after polio" -> "postpolio syndrome"
     (G14, not M89.6 "Osteopathy after poliomyelitis"), "neuralgia after shingles" -> "postherpetic neuralgia",
-    "anemia after blood loss" -> "posthemorrhagic anemia" (D62), "bleeding after sex" -> "postcoital
-    bleeding" (N93.0), "lymphedema after mastectomy" -> "postmastectomy lymphedema" (I97.2). Only for what
-    ICD-10-CM names so (:data:`_POST_HEADS`): "osteopathy after polio" keeps its words."""
+    "anemia after blood loss" -> "posthemorrhagic anemia" (D50.0's inclusion term "Posthemorrhagic anemia
+    (chronic)"; D62 when acute), "bleeding after sex" -> "postcoital bleeding" (N93.0), "lymphedema after
+    mastectomy" -> "postmastectomy lymphedema" (I97.2). Only for what ICD-10-CM names so
+    (:data:`_POST_HEADS`): "osteopathy after polio" keeps its words."""
     def read(match: re.Match[str]) -> str:
         event = match.group("event")
         word = next(w for w, events in _POST_EVENTS if re.fullmatch(events, event, re.IGNORECASE))
