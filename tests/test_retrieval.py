@@ -27,7 +27,8 @@ from icdsearch.shorthand import (Abbreviation, Expander, collision_reading, defa
                                  hip_fracture_reading, load_abbreviations, long_form, merged, mine_acronyms,
                                  substance_use_reading, trimester_reading, home_reading, inflammation_reading,
                                  load_inflammations, foreign_body_reading, one_side_reading, dominance_reading,
-                                 limb_face_reading, object_strike_reading, post_event_reading)
+                                 limb_face_reading, object_strike_reading, post_event_reading,
+                                 enterocolitis_reading)
 from icdsearch.steering import (SIDES, Intent, VariantTable, and_variants, collision_category, exact_wording_qualifiers,
                                 fold, prefer_collision,
                                 history_intent, intent_words, named_defaults, parse_intent, prefer_exact, prefer_default_type, prefer_traumatic_fracture,
@@ -1420,6 +1421,17 @@ def test_a_pregnancys_weeks_name_its_trimester(text: str, read: str) -> None:
 ])
 def test_a_home_as_the_place_of_an_injury_is_a_residence(text: str, read: str) -> None:
     assert home_reading(text) == read
+
+
+@pytest.mark.parametrize("text, read", [
+    ("NEC", "necrotizing enterocolitis"),  # K55.30, not Y99.8 "Other external cause status"
+    ("NEC in newborn, stage 2", "necrotizing enterocolitis in newborn, stage 2"),  # P77.2
+    ("eosinophilic lung disease NEC", "eosinophilic lung disease NEC"),  # ICD-10-CM's "not elsewhere classified"
+    ("nec", "nec"),
+    ("NEC-like colitis", "NEC-like colitis"),
+])
+def test_nec_opening_a_query_is_necrotizing_enterocolitis(text: str, read: str) -> None:
+    assert enterocolitis_reading(text) == read
 
 
 @pytest.mark.parametrize("text, read", [

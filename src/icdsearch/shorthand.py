@@ -304,6 +304,19 @@ def foreign_body_reading(text: str) -> str:
     return _STUCK.sub("foreign body in ", text)
 
 
+#: "NEC" opening a query: necrotizing enterocolitis (P77, K55.3-), as neonatal and surgical notes write it;
+#: after a condition it is ICD-10-CM's "not elsewhere classified" ("pulmonary eosinophilia NEC").
+_NEC_FIRST = re.compile(r"^NEC\b(?!-)")
+
+
+def enterocolitis_reading(text: str) -> str:
+    """ "NEC" at the start of a query, in capitals, as necrotizing enterocolitis: "NEC stage 2" ->
+    "necrotizing enterocolitis stage 2" (P77.2 / K55.32), where ICD-10-CM's own "NEC" follows what it
+    qualifies ("eosinophilic lung disease NEC" keeps it, and steering reads it as "not elsewhere
+    classified")."""
+    return _NEC_FIRST.sub("necrotizing enterocolitis", text)
+
+
 #: How a person meets an object, in ICD-10-CM's words (W22 "Striking against or struck by other objects"):
 #: hit by it is struck by it, walking or bumping into it is striking against it, a collision with it either.
 _OBJECT_VERBS = (
@@ -445,11 +458,12 @@ def read_as_icd(text: str) -> str:
     inflammation of a body part (:func:`inflammation_reading`), something stuck in one
     (:func:`foreign_body_reading`), one side's weakness after a stroke (:func:`one_side_reading`) and the
     dominance of a paralysed side (:func:`dominance_reading`), the front or back of a limb
-    (:func:`limb_face_reading`), meeting an object (:func:`object_strike_reading`) and what follows an
-    event (:func:`post_event_reading`)."""
+    (:func:`limb_face_reading`), meeting an object (:func:`object_strike_reading`), what follows an
+    event (:func:`post_event_reading`) and a query's opening "NEC" (:func:`enterocolitis_reading`)."""
     for reading in (collision_reading, hip_fracture_reading, fall_reading, trimester_reading, home_reading,
                     substance_use_reading, inflammation_reading, foreign_body_reading, one_side_reading,
-                    dominance_reading, limb_face_reading, object_strike_reading, post_event_reading):
+                    dominance_reading, limb_face_reading, object_strike_reading, post_event_reading,
+                    enterocolitis_reading):
         text = reading(text)
     return text
 
